@@ -110,7 +110,9 @@ impl Diagnostic {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
             let caret = " ".repeat(self.column.saturating_sub(1));
-            out.push_str(&format!("\n {pad} |\n {gutter} | {line}\n {pad} | {caret}^"));
+            out.push_str(&format!(
+                "\n {pad} |\n {gutter} | {line}\n {pad} | {caret}^"
+            ));
         }
         if let Some(hint) = &self.hint {
             out.push_str(&format!("\n  hint: {hint}"));
@@ -178,7 +180,11 @@ impl Error {
     pub(crate) fn definitions(diagnostics: Vec<Diagnostic>) -> Error {
         let message = match diagnostics.as_slice() {
             [one] => one.to_string(),
-            many => format!("{} problems in the definitions; the first: {}", many.len(), many[0]),
+            many => format!(
+                "{} problems in the definitions; the first: {}",
+                many.len(),
+                many[0]
+            ),
         };
         let mut error = Error::new(ErrorKind::Definition, message);
         error.inner.diagnostics = diagnostics;

@@ -1,0 +1,588 @@
+//! Reading integration definitions from YAML, with the position of every value.
+//!
+//! A mappings folder holds one folder per integration: `integration.yaml` plus one file per
+//! unified resource at `<unified-api>/<resource>.yaml`. Loading reads every file, compiles
+//! every expression and template, and reports every problem found, each at its place.
+
+pub(crate) mod model;
+pub(crate) mod reader;
+pub(crate) mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use self::model::{
+    Auth, HttpRequest, Integration, Method, MethodName, Pagination, PaginationKind, RecordPath,
+    Resource,
+};
+use self::reader::{Fields, Reader};
+use crate::compile::template::{BodyTemplate, Templates, TextKind};
+use crate::error::{io_error, Diagnostic, Error, Result};
+
+/// Every integration found under a mappings folder, compiled.
+pub(crate) struct Catalog {
+    pub(crate) integrations: IndexMap<String, Integration>,
+    pub(crate) templates: Templates,
+}
+
+/// Variables a request template (path, query, body, header) may name.
+pub(crate) const REQUEST_VARIABLES: &[&str] = &["id", "body", "filters", "options"];
+/// Variables a filter's template may name: the request's plus the filter's `value`.
+const FILTER_VARIABLES: &[&str] = &["id", "body", "filters", "options", "value"];
+/// Variables an auth template may name.
+const AUTH_VARIABLES: &[&str] = &["credentials", "options"];
+
+const INTEGRATION_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "base_url",
+    "credentials",
+    "auth",
+    "pagination",
+    "errors",
+    "headers",
+];
+const RESOURCE_KEYS: &[&str] = &["description", "mapping", "methods"];
+const METHOD_KEYS: &[&str] = &[
+    "description",
+    "request",
+    "records",
+    "record",
+    "mapping",
+    "limit",
+    "filters",
+];
+const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "body"];
+const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// Loads every integration under `root`; fails with every problem if any file is broken.
+pub(crate) fn load(root: &Path) -> Result<Catalog> {
+    let entries = std::fs::read_dir(root)
+        .map_err(|error| io_error(root, "read the mappings folder", error))?;
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.join("integration.yaml").is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        return Err(Error::new(
+            crate::ErrorKind::Definition,
+            format!(
+                "no integration found in {}: expected <name>/integration.yaml",
+                root.display()
+            ),
+        ));
+    }
+
+    let mut diagnostics = Vec::new();
+    let mut templates = Templates::new();
+    let mut integrations = IndexMap::new();
+    for folder in folders {
+        let loaded = load_integration(root, &folder, &mut templates, &mut diagnostics)?;
+        if let Some(integration) = loaded {
+            integrations.insert(integration.name.clone(), integration);
+        }
+    }
+    if !diagnostics.is_empty() {
+        // A YAML alias compiles its anchor's templates again; report each fault once.
+        let mut seen = std::collections::HashSet::new();
+        diagnostics.retain(|d| seen.insert((d.file.clone(), d.line, d.column, d.message.clone())));
+        return Err(Error::definitions(diagnostics));
+    }
+    Ok(Catalog {
+        integrations,
+        templates,
+    })
+}
+
+fn read(root: &Path, path: &Path) -> Result<(PathBuf, String)> {
+    let source = std::fs::read_to_string(path).map_err(|error| io_error(path, "read", error))?;
+    let shown = path.strip_prefix(root).unwrap_or(path).to_owned();
+    Ok((shown, source))
+}
+
+fn load_integration(
+    root: &Path,
+    folder: &Path,
+    templates: &mut Templates,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<Integration>> {
+    let (shown, source) = read(root, &folder.join("integration.yaml"))?;
+    let mut reader = Reader::new(&shown, &source, diagnostics);
+    let integration = read_integration(&mut reader, templates, folder);
+
+    let mut resources = IndexMap::new();
+    for (api, file) in resource_files(folder)? {
+        let (shown, source) = read(root, &file)?;
+        let mut reader = Reader::new(&shown, &source, diagnostics);
+        let name = file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(resource) = read_resource(&mut reader, templates, &api, &name) {
+            resources.insert(format!("{api}/{name}"), resource);
+        }
+    }
+    Ok(integration.map(|mut integration| {
+        integration.resources = resources;
+        integration
+    }))
+}
+
+/// `<folder>/<api>/<resource>.yaml`, sorted; other folders (seed data, tests) are skipped.
+fn resource_files(folder: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(folder).map_err(|error| io_error(folder, "read", error))?;
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let api_dir = entry.path();
+        let api = entry.file_name().to_string_lossy().into_owned();
+        if !api_dir.is_dir() || matches!(api.as_str(), "sandbox" | "tests" | "recordings") {
+            continue;
+        }
+        let inner =
+            std::fs::read_dir(&api_dir).map_err(|error| io_error(&api_dir, "read", error))?;
+        for file in inner
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path())
+        {
+            let is_yaml = file
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml");
+            if is_yaml {
+                files.push((api.clone(), file));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_integration(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    folder: &Path,
+) -> Option<Integration> {
+    let root = reader.parse()?;
+    let fields = reader.mapping(&root, "", INTEGRATION_KEYS)?;
+    let name = required(reader, &fields, "name", "the integration's name")
+        .and_then(|node| reader.string(node, "name"));
+    let base_url = required(reader, &fields, "base_url", "the API's base URL")
+        .and_then(|node| reader.string(node, "base_url"));
+    let title = fields
+        .get("title")
+        .and_then(|node| reader.string(node, "title"));
+    let credentials = match fields.get("credentials") {
+        Some(node) => reader.string_list(node, "credentials"),
+        None => Some(Vec::new()),
+    };
+    let auth = match fields.get("auth") {
+        Some(node) => read_auth(reader, templates, node),
+        None => Some(Auth::None),
+    };
+    let headers = match fields.get("headers") {
+        Some(node) => read_headers(reader, templates, node, "headers", AUTH_VARIABLES),
+        None => Some(Vec::new()),
+    };
+    let pagination = match fields.get("pagination") {
+        Some(node) => read_pagination(reader, node, "pagination"),
+        None => Some(Pagination::default()),
+    };
+    let error_message = match fields.get("errors") {
+        Some(node) => read_errors(reader, node),
+        None => Some(None),
+    };
+
+    let name = name?;
+    let folder_name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
+    if folder_name.as_deref() != Some(name.as_str()) {
+        let node = fields.get("name")?;
+        let message = format!(
+            "the integration is named `{name}` but its folder is `{}`",
+            folder_name.unwrap_or_default()
+        );
+        reader.report(node.position, "name", message, None);
+        return None;
+    }
+    Some(Integration {
+        title: title.unwrap_or_else(|| name.clone()),
+        name,
+        base_url: base_url?.trim_end_matches('/').to_owned(),
+        credentials: credentials?,
+        auth: auth?,
+        headers: headers?,
+        pagination: pagination?,
+        error_message: error_message?,
+        resources: IndexMap::new(),
+    })
+}
+
+fn required<'n>(
+    reader: &mut Reader<'_>,
+    fields: &Fields<'n>,
+    key: &str,
+    what: &str,
+) -> Option<&'n Node> {
+    let node = fields.get(key);
+    if node.is_none() {
+        reader.missing(fields, key, what);
+    }
+    node
+}
+
+use self::yaml::Node;
+
+fn read_auth(reader: &mut Reader<'_>, templates: &mut Templates, node: &Node) -> Option<Auth> {
+    let fields = reader.mapping(
+        node,
+        "auth",
+        &["kind", "username", "password", "token", "headers"],
+    )?;
+    let kind_node = required(reader, &fields, "kind", "none, basic, bearer or headers")?;
+    let kind = reader.choice(
+        kind_node,
+        "auth.kind",
+        &["none", "basic", "bearer", "headers"],
+    )?;
+    let mut text = |reader: &mut Reader<'_>, key: &str| {
+        let node = required(reader, &fields, key, "a template over `credentials`")?;
+        reader.text_template(
+            templates,
+            node,
+            &fields.child(key),
+            TextKind::Plain,
+            AUTH_VARIABLES,
+        )
+    };
+    match kind.as_str() {
+        "none" => Some(Auth::None),
+        "basic" => {
+            let username = text(reader, "username");
+            let password = text(reader, "password");
+            Some(Auth::Basic {
+                username: username?,
+                password: password?,
+            })
+        }
+        "bearer" => Some(Auth::Bearer {
+            token: text(reader, "token")?,
+        }),
+        _ => {
+            let node = required(reader, &fields, "headers", "header templates")?;
+            read_headers(reader, templates, node, "auth.headers", AUTH_VARIABLES).map(Auth::Headers)
+        }
+    }
+}
+
+fn read_headers(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+    path: &str,
+    allowed: &[&str],
+) -> Option<Vec<(String, crate::compile::template::TextTemplate)>> {
+    let fields = reader.mapping(node, path, &[])?;
+    let mut headers = Vec::new();
+    let mut ok = true;
+    for (key, (_, value)) in fields.entries {
+        match reader.text_template(
+            templates,
+            value,
+            &fields.child(key),
+            TextKind::Plain,
+            allowed,
+        ) {
+            Some(template) => headers.push((key.clone(), template)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(headers)
+}
+
+fn read_pagination(reader: &mut Reader<'_>, node: &Node, path: &str) -> Option<Pagination> {
+    let fields = reader.mapping(
+        node,
+        path,
+        &[
+            "kind",
+            "offset_param",
+            "limit_param",
+            "has_more",
+            "records",
+            "default_limit",
+            "max_limit",
+        ],
+    )?;
+    let kind = match fields.get("kind") {
+        Some(node) => reader.choice(node, &fields.child("kind"), &["none", "offset"])?,
+        None => "offset".to_owned(),
+    };
+    let mut pagination = Pagination::default();
+    let text = |reader: &mut Reader<'_>, key: &str, default: &str| match fields.get(key) {
+        Some(node) => reader.string(node, &fields.child(key)),
+        None => Some(default.to_owned()),
+    };
+    let offset_param = text(reader, "offset_param", "offset");
+    let limit_param = text(reader, "limit_param", "limit");
+    pagination.kind = match kind.as_str() {
+        "none" => PaginationKind::None,
+        _ => PaginationKind::Offset {
+            offset_param: offset_param?,
+            limit_param: limit_param?,
+        },
+    };
+    if let Some(node) = fields.get("has_more") {
+        pagination.has_more = Some(reader.expression(node, &fields.child("has_more"))?);
+    }
+    if let Some(node) = fields.get("records") {
+        pagination.records = read_record_path(reader, node, &fields.child("records"))?;
+    }
+    if let Some(node) = fields.get("default_limit") {
+        pagination.default_limit = reader.integer(node, &fields.child("default_limit"), 1)?;
+    }
+    if let Some(node) = fields.get("max_limit") {
+        pagination.max_limit = reader.integer(node, &fields.child("max_limit"), 1)?;
+    }
+    Some(pagination)
+}
+
+fn read_record_path(reader: &mut Reader<'_>, node: &Node, path: &str) -> Option<RecordPath> {
+    let text = reader.string(node, path)?;
+    match RecordPath::parse(&text) {
+        Some(record_path) => Some(record_path),
+        None => {
+            let message = format!(
+                "`{text}` is not a record path: use `@` or dotted field names like `data` or `results.items`"
+            );
+            reader.report(node.position, path, message, None);
+            None
+        }
+    }
+}
+
+fn read_errors(
+    reader: &mut Reader<'_>,
+    node: &Node,
+) -> Option<Option<crate::compile::expression::Expression>> {
+    let fields = reader.mapping(node, "errors", &["message"])?;
+    match fields.get("message") {
+        Some(node) => reader.expression(node, "errors.message").map(Some),
+        None => Some(None),
+    }
+}
+
+fn read_resource(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    api: &str,
+    name: &str,
+) -> Option<Resource> {
+    let root = reader.parse()?;
+    let fields = reader.mapping(&root, "", RESOURCE_KEYS)?;
+    let description = fields
+        .get("description")
+        .and_then(|node| reader.string(node, "description"));
+    let mapping = fields
+        .get("mapping")
+        .map(|node| reader.expression(node, "mapping"));
+    let methods_node = required(
+        reader,
+        &fields,
+        "methods",
+        "list, get, create, update or delete",
+    )?;
+    let method_fields = reader.mapping(methods_node, "methods", MethodName::ALL_NAMES)?;
+
+    let mut methods = IndexMap::new();
+    let mut ok = true;
+    for (key, (_, node)) in method_fields.entries {
+        let Some(method_name) = MethodName::parse(key) else {
+            ok = false;
+            continue;
+        };
+        let path = method_fields.child(key);
+        match read_method(reader, templates, node, &path, method_name) {
+            Some(method) => {
+                methods.insert(method_name, method);
+            }
+            None => ok = false,
+        }
+    }
+    let mapping = match mapping {
+        Some(compiled) => Some(compiled?),
+        None => None,
+    };
+    if !ok {
+        return None;
+    }
+    Some(Resource {
+        api: api.to_owned(),
+        name: name.to_owned(),
+        description,
+        mapping,
+        methods,
+    })
+}
+
+fn read_method(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+    path: &str,
+    name: MethodName,
+) -> Option<Method> {
+    let fields = reader.mapping(node, path, METHOD_KEYS)?;
+    let request = required(reader, &fields, "request", "the upstream request")
+        .and_then(|node| read_request(reader, templates, node, &fields.child("request")));
+    let records = match fields.get("records") {
+        Some(node) => read_record_path(reader, node, &fields.child("records")).map(Some),
+        None => Some(None),
+    };
+    let record = match fields.get("record") {
+        Some(node) => read_record_path(reader, node, &fields.child("record")).map(Some),
+        None => Some(None),
+    };
+    let mapping = match fields.get("mapping") {
+        Some(node) => reader.expression(node, &fields.child("mapping")).map(Some),
+        None => Some(None),
+    };
+    let limit = match fields.get("limit") {
+        Some(node) => read_limit(reader, node, &fields.child("limit")),
+        None => Some((None, None)),
+    };
+    let filters = match fields.get("filters") {
+        Some(node) => read_filters(reader, templates, node, &fields.child("filters")),
+        None => Some(IndexMap::new()),
+    };
+    let description = fields
+        .get("description")
+        .and_then(|node| reader.string(node, &fields.child("description")));
+    let (default_limit, max_limit) = limit?;
+    Some(Method {
+        name,
+        description,
+        request: request?,
+        records: records?,
+        record: record?,
+        mapping: mapping?,
+        default_limit,
+        max_limit,
+        filters: filters?,
+    })
+}
+
+fn read_limit(
+    reader: &mut Reader<'_>,
+    node: &Node,
+    path: &str,
+) -> Option<(Option<u64>, Option<u64>)> {
+    let fields = reader.mapping(node, path, &["default", "max"])?;
+    let default = match fields.get("default") {
+        Some(node) => Some(reader.integer(node, &fields.child("default"), 1)?),
+        None => None,
+    };
+    let max = match fields.get("max") {
+        Some(node) => Some(reader.integer(node, &fields.child("max"), 1)?),
+        None => None,
+    };
+    Some((default, max))
+}
+
+fn read_filters(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+    path: &str,
+) -> Option<IndexMap<String, model::Filter>> {
+    let fields = reader.mapping(node, path, &[])?;
+    let mut filters = IndexMap::new();
+    let mut ok = true;
+    for (key, (_, node)) in fields.entries {
+        let filter_path = fields.child(key);
+        let Some(filter_fields) = reader.mapping(node, &filter_path, &["description", "query"])
+        else {
+            ok = false;
+            continue;
+        };
+        let Some(query_node) = filter_fields.get("query") else {
+            reader.missing(
+                &filter_fields,
+                "query",
+                "the upstream query parameters it sets",
+            );
+            ok = false;
+            continue;
+        };
+        let query_path = filter_fields.child("query");
+        match reader.body_template(templates, query_node, &query_path, FILTER_VARIABLES) {
+            Some(query @ BodyTemplate::Object { .. }) => {
+                let description = filter_fields
+                    .get("description")
+                    .and_then(|node| reader.string(node, &filter_fields.child("description")));
+                filters.insert(key.clone(), model::Filter { description, query });
+            }
+            Some(_) => {
+                reader.report(
+                    query_node.position,
+                    &query_path,
+                    "expected a mapping of query parameters",
+                    None,
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(filters)
+}
+
+fn read_request(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+    path: &str,
+) -> Option<HttpRequest> {
+    let fields = reader.mapping(node, path, REQUEST_KEYS)?;
+    let method = required(reader, &fields, "method", "GET, POST, PUT, PATCH or DELETE")
+        .and_then(|node| reader.choice(node, &fields.child("method"), HTTP_METHODS));
+    let path_template =
+        required(reader, &fields, "path", "the path under the base URL").and_then(|node| {
+            reader.text_template(
+                templates,
+                node,
+                &fields.child("path"),
+                TextKind::Path,
+                REQUEST_VARIABLES,
+            )
+        });
+    let query = match fields.get("query") {
+        Some(node) => reader
+            .body_template(templates, node, &fields.child("query"), REQUEST_VARIABLES)
+            .map(Some),
+        None => Some(None),
+    };
+    let headers = match fields.get("headers") {
+        Some(node) => read_headers(
+            reader,
+            templates,
+            node,
+            &fields.child("headers"),
+            REQUEST_VARIABLES,
+        ),
+        None => Some(Vec::new()),
+    };
+    let body = match fields.get("body") {
+        Some(node) => reader
+            .body_template(templates, node, &fields.child("body"), REQUEST_VARIABLES)
+            .map(Some),
+        None => Some(None),
+    };
+    let method = method?;
+    Some(HttpRequest {
+        method: method.parse().ok()?,
+        path: path_template?,
+        query: query?,
+        headers: headers?,
+        body: body?,
+    })
+}

@@ -1,0 +1,197 @@
+//! The compiled form of a definition: what the executor runs.
+
+use indexmap::IndexMap;
+
+use crate::compile::expression::Expression;
+use crate::compile::template::{BodyTemplate, TextTemplate};
+
+/// One integration: its upstream, auth, paging rules and unified resources.
+pub(crate) struct Integration {
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) base_url: String,
+    /// Credential names an account must supply.
+    pub(crate) credentials: Vec<String>,
+    pub(crate) auth: Auth,
+    /// Headers sent on every request.
+    pub(crate) headers: Vec<(String, TextTemplate)>,
+    pub(crate) pagination: Pagination,
+    /// Extracts a readable message from an upstream error body.
+    pub(crate) error_message: Option<Expression>,
+    /// Keyed by `<unified-api>/<resource>`, e.g. `crm/accounts`.
+    pub(crate) resources: IndexMap<String, Resource>,
+}
+
+pub(crate) enum Auth {
+    None,
+    Basic {
+        username: TextTemplate,
+        password: TextTemplate,
+    },
+    Bearer {
+        token: TextTemplate,
+    },
+    Headers(Vec<(String, TextTemplate)>),
+}
+
+#[derive(Clone)]
+pub(crate) enum PaginationKind {
+    /// One request returns everything.
+    None,
+    /// `offset`/`limit` query parameters with a has-more flag in the body.
+    Offset {
+        offset_param: String,
+        limit_param: String,
+    },
+}
+
+#[derive(Clone)]
+pub(crate) struct Pagination {
+    pub(crate) kind: PaginationKind,
+    /// True when more pages follow; a missing or null flag means the last page.
+    pub(crate) has_more: Option<Expression>,
+    /// Where a list response keeps its records.
+    pub(crate) records: RecordPath,
+    pub(crate) default_limit: u64,
+    pub(crate) max_limit: u64,
+}
+
+impl Default for Pagination {
+    fn default() -> Pagination {
+        Pagination {
+            kind: PaginationKind::None,
+            has_more: None,
+            records: RecordPath::root(),
+            default_limit: 100,
+            max_limit: 100,
+        }
+    }
+}
+
+/// A path of plain field names into a response (`data`, `results.items`), or `@`.
+///
+/// Record paths are deliberately simpler than JMESPath: the engine walks the same path in the
+/// parsed JSON (kept for `remote_data`) and in the converted value (used for mapping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordPath(Vec<String>);
+
+impl RecordPath {
+    pub(crate) fn root() -> RecordPath {
+        RecordPath(Vec::new())
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<RecordPath> {
+        let text = text.trim();
+        if text == "@" {
+            return Some(RecordPath::root());
+        }
+        let parts: Vec<String> = text.split('.').map(str::to_owned).collect();
+        let valid = parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        valid.then_some(RecordPath(parts))
+    }
+
+    pub(crate) fn find<'v>(&self, value: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+        self.0
+            .iter()
+            .try_fold(value, |current, key| current.get(key))
+    }
+
+    pub(crate) fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RecordPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("@")
+        } else {
+            f.write_str(&self.0.join("."))
+        }
+    }
+}
+
+/// One unified resource, such as `crm/accounts`.
+pub(crate) struct Resource {
+    pub(crate) api: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    /// The read mapping from an upstream record to the unified record.
+    pub(crate) mapping: Option<Expression>,
+    pub(crate) methods: IndexMap<MethodName, Method>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum MethodName {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+}
+
+impl MethodName {
+    pub(crate) const ALL_NAMES: &'static [&'static str] =
+        &["list", "get", "create", "update", "delete"];
+
+    pub(crate) fn parse(text: &str) -> Option<MethodName> {
+        Some(match text {
+            "list" => MethodName::List,
+            "get" => MethodName::Get,
+            "create" => MethodName::Create,
+            "update" => MethodName::Update,
+            "delete" => MethodName::Delete,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MethodName::List => "list",
+            MethodName::Get => "get",
+            MethodName::Create => "create",
+            MethodName::Update => "update",
+            MethodName::Delete => "delete",
+        }
+    }
+}
+
+/// One method of a resource: the upstream request and how to read its response.
+pub(crate) struct Method {
+    pub(crate) name: MethodName,
+    pub(crate) description: Option<String>,
+    pub(crate) request: HttpRequest,
+    /// Where a list response keeps its records (default: the integration's).
+    pub(crate) records: Option<RecordPath>,
+    /// Where a single-object response keeps the object (default: the body itself).
+    pub(crate) record: Option<RecordPath>,
+    /// Overrides the resource's mapping for this method.
+    pub(crate) mapping: Option<Expression>,
+    pub(crate) default_limit: Option<u64>,
+    pub(crate) max_limit: Option<u64>,
+    /// Unified filters this method honours, keyed as callers write them (`created_at[gte]`).
+    pub(crate) filters: IndexMap<String, Filter>,
+}
+
+pub(crate) struct Filter {
+    pub(crate) description: Option<String>,
+    /// Query parameters the filter adds, rendered with the filter's `value`.
+    pub(crate) query: BodyTemplate,
+}
+
+pub(crate) struct HttpRequest {
+    pub(crate) method: reqwest::Method,
+    pub(crate) path: TextTemplate,
+    pub(crate) query: Option<BodyTemplate>,
+    pub(crate) headers: Vec<(String, TextTemplate)>,
+    pub(crate) body: Option<BodyTemplate>,
+}

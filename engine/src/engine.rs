@@ -1,0 +1,730 @@
+//! The public entry point: an [`Engine`] built from a mappings folder, and its operations.
+
+use std::future::{Future, IntoFuture};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, Stream, StreamExt};
+use jmespath::Rcvar;
+
+use crate::account::Account;
+use crate::compile::expression::from_json;
+use crate::definition::model::{
+    Integration, Method, MethodName, PaginationKind, RecordPath, Resource,
+};
+use crate::definition::{self, Catalog};
+use crate::error::{Error, ErrorKind, Result};
+use crate::execute::{self, Prepared};
+use crate::unified::cursor::{Binding, PageState};
+use crate::unified::ListPage;
+
+/// How long one upstream request may take before it fails as a transport error.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most pages one [`ListCall::stream`] follows before it stops with an error.
+const DEFAULT_MAX_PAGES: u64 = 100_000;
+
+/// Runs unified operations for every integration defined under a mappings folder.
+///
+/// Loading compiles every expression and template, so an engine that loads is one whose
+/// definitions run. The engine is `Send + Sync` and cheap to clone: clones share the compiled
+/// definitions and one HTTP connection pool. It never blocks the async runtime.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    client: reqwest::Client,
+    mappings: PathBuf,
+    max_pages: u64,
+}
+
+/// Settings for an [`Engine`] beyond its mappings folder.
+#[must_use]
+pub struct EngineBuilder {
+    mappings: PathBuf,
+    timeout: Duration,
+    max_pages: u64,
+    client: Option<reqwest::Client>,
+}
+
+impl EngineBuilder {
+    /// The time one upstream request may take (default 60 s). Ignored with [`Self::client`].
+    pub fn timeout(mut self, timeout: Duration) -> EngineBuilder {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The most pages a stream follows before failing (default 100,000).
+    pub fn max_pages(mut self, pages: u64) -> EngineBuilder {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// Uses an HTTP client the application already has.
+    pub fn client(mut self, client: reqwest::Client) -> EngineBuilder {
+        self.client = Some(client);
+        self
+    }
+
+    /// Loads and compiles every definition; fails with every problem found.
+    pub fn build(self) -> Result<Engine> {
+        let catalog = definition::load(&self.mappings)?;
+        let client = match self.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(Duration::from_secs(10))
+                .user_agent(concat!("crosswalk/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|error| {
+                    Error::new(
+                        ErrorKind::Transport,
+                        format!("cannot build the HTTP client: {error}"),
+                    )
+                    .with_source(error)
+                })?,
+        };
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                catalog,
+                client,
+                mappings: self.mappings,
+                max_pages: self.max_pages,
+            }),
+        })
+    }
+}
+
+/// A summary of one loaded integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationInfo {
+    /// The integration's name, as accounts name it.
+    pub name: String,
+    /// Its display title.
+    pub title: String,
+    /// Its default base URL.
+    pub base_url: String,
+    /// Every unified resource with its methods.
+    pub resources: Vec<ResourceInfo>,
+}
+
+/// A summary of one unified resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// `<unified-api>/<resource>`, e.g. `crm/accounts`.
+    pub name: String,
+    /// What the resource maps, from its definition.
+    pub description: Option<String>,
+    /// The methods it supports, in definition order.
+    pub methods: Vec<&'static str>,
+    /// The filters its list method honours.
+    pub filters: Vec<String>,
+}
+
+impl Engine {
+    /// Loads every definition under `mappings` with default settings.
+    pub fn load(mappings: impl AsRef<Path>) -> Result<Engine> {
+        Engine::builder(mappings).build()
+    }
+
+    /// Starts an engine with settings beyond the defaults.
+    pub fn builder(mappings: impl AsRef<Path>) -> EngineBuilder {
+        EngineBuilder {
+            mappings: mappings.as_ref().to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            max_pages: DEFAULT_MAX_PAGES,
+            client: None,
+        }
+    }
+
+    /// The folder the definitions were loaded from.
+    pub fn mappings_dir(&self) -> &Path {
+        &self.inner.mappings
+    }
+
+    /// Every loaded integration and its resources.
+    pub fn integrations(&self) -> Vec<IntegrationInfo> {
+        self.inner
+            .catalog
+            .integrations
+            .values()
+            .map(|integration| IntegrationInfo {
+                name: integration.name.clone(),
+                title: integration.title.clone(),
+                base_url: integration.base_url.clone(),
+                resources: integration
+                    .resources
+                    .iter()
+                    .map(|(name, resource)| ResourceInfo {
+                        name: name.clone(),
+                        description: resource.description.clone(),
+                        methods: resource
+                            .methods
+                            .keys()
+                            .map(|method| method.as_str())
+                            .collect(),
+                        filters: resource
+                            .methods
+                            .get(&MethodName::List)
+                            .map(|list| list.filters.keys().cloned().collect())
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Lists records of `resource` (`crm/accounts`): one page, or every page as a stream.
+    pub fn list<'a>(&'a self, account: &'a Account, resource: &'a str) -> ListCall<'a> {
+        ListCall {
+            engine: self,
+            account,
+            resource,
+            limit: None,
+            cursor: None,
+            filters: Vec::new(),
+            remote_data: true,
+        }
+    }
+
+    /// Fetches one record by id.
+    pub fn get<'a>(
+        &'a self,
+        account: &'a Account,
+        resource: &'a str,
+        id: &'a str,
+    ) -> RecordCall<'a> {
+        RecordCall::new(self, account, resource, MethodName::Get, Some(id), None)
+    }
+
+    /// Creates a record from a unified body and returns it as the upstream stored it.
+    pub fn create<'a>(
+        &'a self,
+        account: &'a Account,
+        resource: &'a str,
+        body: &'a serde_json::Value,
+    ) -> RecordCall<'a> {
+        RecordCall::new(
+            self,
+            account,
+            resource,
+            MethodName::Create,
+            None,
+            Some(body),
+        )
+    }
+
+    /// Changes the fields given in a unified body; the others stay as they are.
+    pub fn update<'a>(
+        &'a self,
+        account: &'a Account,
+        resource: &'a str,
+        id: &'a str,
+        body: &'a serde_json::Value,
+    ) -> RecordCall<'a> {
+        RecordCall::new(
+            self,
+            account,
+            resource,
+            MethodName::Update,
+            Some(id),
+            Some(body),
+        )
+    }
+
+    /// Deletes a record; resolves to `{"id": ...}`.
+    pub fn delete<'a>(
+        &'a self,
+        account: &'a Account,
+        resource: &'a str,
+        id: &'a str,
+    ) -> RecordCall<'a> {
+        RecordCall::new(self, account, resource, MethodName::Delete, Some(id), None)
+    }
+
+    fn resolve(
+        &self,
+        account: &Account,
+        resource: &str,
+        method: MethodName,
+    ) -> Result<(&Integration, &Resource, &Method)> {
+        let catalog = &self.inner.catalog;
+        let integration = catalog
+            .integrations
+            .get(account.integration())
+            .ok_or_else(|| {
+                let known: Vec<&str> = catalog.integrations.keys().map(String::as_str).collect();
+                Error::input(format!(
+                    "unknown integration `{}`; loaded: {}",
+                    account.integration(),
+                    known.join(", ")
+                ))
+            })?;
+        let found = integration.resources.get(resource).ok_or_else(|| {
+            let known: Vec<&str> = integration.resources.keys().map(String::as_str).collect();
+            Error::input(format!(
+                "{} has no unified resource `{resource}`; it has: {}",
+                integration.name,
+                known.join(", ")
+            ))
+        })?;
+        let method_definition = found.methods.get(&method).ok_or_else(|| {
+            let known: Vec<&str> = found.methods.keys().map(|m| m.as_str()).collect();
+            Error::input(format!(
+                "{resource} on {} does not support `{}`; it supports: {}",
+                integration.name,
+                method.as_str(),
+                known.join(", ")
+            ))
+        })?;
+        Ok((integration, found, method_definition))
+    }
+
+    async fn send(
+        &self,
+        integration: &Integration,
+        account: &Account,
+        prepared: Prepared,
+    ) -> Result<execute::Response> {
+        let catalog = &self.inner.catalog;
+        execute::send(
+            &self.inner.client,
+            &catalog.templates,
+            integration,
+            account,
+            prepared,
+        )
+        .await
+    }
+}
+
+/// A list operation being set up; `.await` it for one page or call [`ListCall::stream`].
+#[must_use = "a list call does nothing until awaited or streamed"]
+pub struct ListCall<'a> {
+    engine: &'a Engine,
+    account: &'a Account,
+    resource: &'a str,
+    limit: Option<u64>,
+    cursor: Option<String>,
+    filters: Vec<(String, String)>,
+    remote_data: bool,
+}
+
+impl<'a> ListCall<'a> {
+    /// Records per page; clamped to what the upstream endpoint allows.
+    pub fn limit(mut self, limit: u64) -> ListCall<'a> {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Continues from a `next_cursor` of an earlier page of the same call.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> ListCall<'a> {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// Adds a unified filter such as `account_id` or `created_at[gte]`.
+    pub fn filter(mut self, name: impl Into<String>, value: impl Into<String>) -> ListCall<'a> {
+        self.filters.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether records carry `remote_data`, the untouched upstream record (default true).
+    pub fn remote_data(mut self, include: bool) -> ListCall<'a> {
+        self.remote_data = include;
+        self
+    }
+
+    /// Fetches one page.
+    pub async fn page(self) -> Result<ListPage> {
+        let plan = ListPlan::new(
+            self.engine,
+            self.account,
+            self.resource,
+            self.limit,
+            self.filters,
+            self.remote_data,
+        )?;
+        let state = match &self.cursor {
+            Some(cursor) => Some(plan.binding().decode(cursor)?),
+            None => None,
+        };
+        plan.fetch(self.engine, self.account, state).await
+    }
+
+    /// Follows every page, yielding records as they arrive; memory stays at one page.
+    pub fn stream(self) -> impl Stream<Item = Result<serde_json::Value>> + Send + 'static {
+        let engine = self.engine.clone();
+        let account = self.account.clone();
+        let plan = ListPlan::new(
+            &engine,
+            &account,
+            self.resource,
+            self.limit,
+            self.filters,
+            self.remote_data,
+        );
+        let first = match (&plan, &self.cursor) {
+            (Ok(plan), Some(cursor)) => plan.binding().decode(cursor).map(Some),
+            _ => Ok(None),
+        };
+        let start = plan.and_then(|plan| first.map(|state| (plan, state)));
+        let max_pages = engine.inner.max_pages;
+        let pages = stream::try_unfold(
+            (start.map(Some), engine, account, 0u64),
+            move |(state, engine, account, fetched)| async move {
+                let (plan, cursor) = match state {
+                    Err(error) => return Err(error),
+                    Ok(None) => return Ok(None),
+                    Ok(Some(pair)) => pair,
+                };
+                if fetched >= max_pages {
+                    return Err(Error::input(format!(
+                        "stopped after {max_pages} pages of {}: the upstream kept signalling more",
+                        plan.resource
+                    )));
+                }
+                let page = plan.fetch(&engine, &account, cursor).await?;
+                let next = match &page.next_cursor {
+                    Some(token) => Some((plan.clone(), Some(plan.binding().decode(token)?))),
+                    None => None,
+                };
+                Ok(Some((
+                    page.result,
+                    (Ok(next), engine, account, fetched + 1),
+                )))
+            },
+        );
+        pages
+            .map(|page: Result<Vec<serde_json::Value>>| match page {
+                Ok(records) => stream::iter(records.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(error) => stream::iter(vec![Err(error)]),
+            })
+            .flatten()
+    }
+}
+
+impl<'a> IntoFuture for ListCall<'a> {
+    type Output = Result<ListPage>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<ListPage>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.page())
+    }
+}
+
+/// Everything a list needs that does not change from page to page.
+#[derive(Clone)]
+struct ListPlan {
+    resource: String,
+    limit: u64,
+    filters: Vec<(String, String)>,
+    remote_data: bool,
+}
+
+impl ListPlan {
+    fn new(
+        engine: &Engine,
+        account: &Account,
+        resource: &str,
+        limit: Option<u64>,
+        mut filters: Vec<(String, String)>,
+        remote_data: bool,
+    ) -> Result<ListPlan> {
+        let (integration, _, method) = engine.resolve(account, resource, MethodName::List)?;
+        let pagination = &integration.pagination;
+        let max = method.max_limit.unwrap_or(pagination.max_limit);
+        let default = method
+            .default_limit
+            .unwrap_or(pagination.default_limit)
+            .min(max);
+        let limit = match limit {
+            Some(0) => return Err(Error::input("limit must be at least 1")),
+            Some(limit) => limit.min(max),
+            None => default,
+        };
+        let unsupported: Vec<&str> = filters
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(|name| !method.filters.contains_key(*name))
+            .collect();
+        if let Some(first) = unsupported.first() {
+            let supported: Vec<&str> = method.filters.keys().map(String::as_str).collect();
+            let listed = if supported.is_empty() {
+                "none".to_owned()
+            } else {
+                supported.join(", ")
+            };
+            return Err(Error::input(format!(
+                "{resource} on {} cannot filter by `{first}`; supported filters: {listed}",
+                integration.name
+            ))
+            .with_details(serde_json::json!({
+                "unsupported": unsupported,
+                "supported": supported,
+            })));
+        }
+        // Order does not change what a filter means, so the cursor binding is sorted.
+        filters.sort();
+        Ok(ListPlan {
+            resource: resource.to_owned(),
+            limit,
+            filters,
+            remote_data,
+        })
+    }
+
+    fn binding(&self) -> Binding<'_> {
+        Binding {
+            resource: &self.resource,
+            filters: &self.filters,
+        }
+    }
+
+    async fn fetch(
+        &self,
+        engine: &Engine,
+        account: &Account,
+        state: Option<PageState>,
+    ) -> Result<ListPage> {
+        let (integration, resource, method) =
+            engine.resolve(account, &self.resource, MethodName::List)?;
+        let templates = &engine.inner.catalog.templates;
+        let scope = execute::scope(account, None, None, &self.filters);
+
+        let mut query = Vec::new();
+        for (name, value) in &self.filters {
+            let filter = &method.filters[name.as_str()];
+            query.extend(execute::filter_query(
+                templates,
+                &filter.query,
+                &scope,
+                value,
+            )?);
+        }
+        let (offset, limit) = match state {
+            Some(PageState::Offset { o, l }) => (o, l),
+            None => (0, self.limit),
+        };
+        if let PaginationKind::Offset {
+            offset_param,
+            limit_param,
+        } = &integration.pagination.kind
+        {
+            query.push((offset_param.clone(), offset.to_string()));
+            query.push((limit_param.clone(), limit.to_string()));
+        }
+        tracing::debug!(resource = %self.resource, offset, limit, "fetching a page");
+        let prepared = execute::prepare(templates, integration, account, method, &scope, query)?;
+        let response = engine.send(integration, account, prepared).await?;
+
+        let records_path = method
+            .records
+            .as_ref()
+            .unwrap_or(&integration.pagination.records);
+        let page = from_json(&response.body);
+        let records = records_at(&response.body, &page, records_path)?;
+        let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
+        let mut result = Vec::with_capacity(records.len());
+        for (raw, converted) in records {
+            result.push(map_record(mapping, raw, &converted, self.remote_data)?);
+        }
+
+        let has_more = match &integration.pagination.has_more {
+            Some(expression) => expression.search(&page)?.is_truthy(),
+            None => false,
+        };
+        let next_cursor = match (&integration.pagination.kind, has_more) {
+            (PaginationKind::Offset { .. }, true) => {
+                // An empty page that still says "more" advances by the page size.
+                let advance = if result.is_empty() {
+                    limit
+                } else {
+                    result.len() as u64
+                };
+                Some(self.binding().encode(PageState::Offset {
+                    o: offset + advance,
+                    l: limit,
+                }))
+            }
+            _ => None,
+        };
+        Ok(ListPage {
+            result,
+            next_cursor,
+        })
+    }
+}
+
+/// Finds the records in a parsed response and their converted twins.
+fn records_at<'v>(
+    body: &'v serde_json::Value,
+    converted: &Rcvar,
+    path: &RecordPath,
+) -> Result<Vec<(&'v serde_json::Value, Rcvar)>> {
+    let raw = path.find(body);
+    let Some(serde_json::Value::Array(items)) = raw else {
+        let found = raw.map_or("nothing", crate::compile::template::json_type_name);
+        return Err(Error::mapping(format!(
+            "expected a list of records at `{path}` in the upstream response, found {found}"
+        ))
+        .with_upstream(200, truncate_json(body)));
+    };
+    let twin = path_in_variable(converted, path);
+    let twins = twin.as_array().cloned().unwrap_or_default();
+    Ok(items.iter().zip(twins).collect())
+}
+
+/// Walks the same record path in the converted value.
+fn path_in_variable(converted: &Rcvar, path: &RecordPath) -> Rcvar {
+    path.segments()
+        .iter()
+        .fold(converted.clone(), |current, segment| {
+            current.get_field(segment)
+        })
+}
+
+fn truncate_json(body: &serde_json::Value) -> String {
+    let text = body.to_string();
+    text.chars().take(2048).collect()
+}
+
+/// Maps one record and attaches `remote_data` when asked to.
+fn map_record(
+    mapping: Option<&crate::compile::expression::Expression>,
+    raw: &serde_json::Value,
+    converted: &Rcvar,
+    remote_data: bool,
+) -> Result<serde_json::Value> {
+    let Some(mapping) = mapping else {
+        return Ok(raw.clone());
+    };
+    let mut mapped = mapping.search_json(converted)?;
+    if let serde_json::Value::Object(object) = &mut mapped {
+        if remote_data {
+            object.insert("remote_data".into(), raw.clone());
+        }
+    } else {
+        return Err(Error::mapping(format!(
+            "the mapping produced {} instead of an object",
+            crate::compile::template::json_type_name(&mapped)
+        )));
+    }
+    tracing::trace!(id = ?mapped.get("id"), "mapped a record");
+    Ok(mapped)
+}
+
+/// A get, create, update or delete being set up; `.await` it for the unified object.
+#[must_use = "a call does nothing until awaited"]
+pub struct RecordCall<'a> {
+    engine: &'a Engine,
+    account: &'a Account,
+    resource: &'a str,
+    method: MethodName,
+    id: Option<&'a str>,
+    body: Option<&'a serde_json::Value>,
+    remote_data: bool,
+}
+
+impl<'a> RecordCall<'a> {
+    fn new(
+        engine: &'a Engine,
+        account: &'a Account,
+        resource: &'a str,
+        method: MethodName,
+        id: Option<&'a str>,
+        body: Option<&'a serde_json::Value>,
+    ) -> RecordCall<'a> {
+        RecordCall {
+            engine,
+            account,
+            resource,
+            method,
+            id,
+            body,
+            remote_data: true,
+        }
+    }
+
+    /// Whether the record carries `remote_data` (default true).
+    pub fn remote_data(mut self, include: bool) -> RecordCall<'a> {
+        self.remote_data = include;
+        self
+    }
+
+    /// Runs the call.
+    pub async fn send(self) -> Result<serde_json::Value> {
+        let (integration, resource, method) =
+            self.engine
+                .resolve(self.account, self.resource, self.method)?;
+        if let Some(id) = self.id {
+            if id.trim().is_empty() {
+                return Err(Error::input(format!(
+                    "{} needs a record id",
+                    self.method.as_str()
+                )));
+            }
+        }
+        if let Some(body) = self.body {
+            if !body.is_object() {
+                return Err(Error::input(format!(
+                    "the {} body must be a JSON object, got {}",
+                    self.method.as_str(),
+                    crate::compile::template::json_type_name(body)
+                )));
+            }
+        }
+        let templates = &self.engine.inner.catalog.templates;
+        let scope = execute::scope(self.account, self.id, self.body, &[]);
+        let prepared = execute::prepare(
+            templates,
+            integration,
+            self.account,
+            method,
+            &scope,
+            Vec::new(),
+        )?;
+        let response = self
+            .engine
+            .send(integration, self.account, prepared)
+            .await?;
+
+        if self.method == MethodName::Delete {
+            return Ok(serde_json::json!({ "id": self.id }));
+        }
+        let record_path = method.record.clone().unwrap_or_else(RecordPath::root);
+        let raw = record_path.find(&response.body).ok_or_else(|| {
+            Error::mapping(format!(
+                "no record at `{record_path}` in the upstream response"
+            ))
+        })?;
+        let converted = from_json(raw);
+        let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
+        map_record(mapping, raw, &converted, self.remote_data)
+    }
+}
+
+impl<'a> IntoFuture for RecordCall<'a> {
+    type Output = Result<serde_json::Value>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_sync_and_clone() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Engine>();
+        check::<Account>();
+    }
+}
