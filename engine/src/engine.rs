@@ -108,6 +108,8 @@ pub struct IntegrationInfo {
     pub title: String,
     /// Its default base URL.
     pub base_url: String,
+    /// The credential names an account must supply.
+    pub credentials: Vec<String>,
     /// Every unified resource with its methods.
     pub resources: Vec<ResourceInfo>,
 }
@@ -156,6 +158,7 @@ impl Engine {
                 name: integration.name.clone(),
                 title: integration.title.clone(),
                 base_url: integration.base_url.clone(),
+                credentials: integration.credentials.clone(),
                 resources: integration
                     .resources
                     .iter()

@@ -1,0 +1,103 @@
+//! Everything the CLI writes: data on stdout, errors and diagnostics on stderr.
+
+use std::io::{self, IsTerminal, Write};
+
+use crosswalk::Error;
+
+/// Writes one JSON value to stdout: pretty on a terminal, compact in a pipe.
+pub(crate) fn print_json(value: &serde_json::Value) -> io::Result<()> {
+    let stdout = io::stdout();
+    let pretty = stdout.is_terminal();
+    let mut out = stdout.lock();
+    write_json(&mut out, value, pretty)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+fn write_json(out: &mut impl Write, value: &serde_json::Value, pretty: bool) -> io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+    } else {
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    Ok(())
+}
+
+/// Writes an error in Truto's shape to stderr.
+pub(crate) fn print_error(error: &Error) {
+    let body = error.to_json();
+    let stderr = io::stderr();
+    let pretty = stderr.is_terminal();
+    let mut out = stderr.lock();
+    let _ = write_json(&mut out, &body, pretty);
+    let _ = writeln!(out);
+    // Definition problems are also drawn with their source line, for people.
+    for diagnostic in error.diagnostics() {
+        let _ = writeln!(out, "{}\n", diagnostic.render());
+    }
+}
+
+/// Writes a list envelope record by record, so that records appear as they arrive and the
+/// output is still one JSON document: `{"result": [...], "next_cursor": null, "result_count": n}`.
+pub(crate) struct StreamedEnvelope {
+    out: io::StdoutLock<'static>,
+    pretty: bool,
+    count: usize,
+}
+
+impl StreamedEnvelope {
+    pub(crate) fn start() -> io::Result<StreamedEnvelope> {
+        let stdout = io::stdout();
+        let pretty = stdout.is_terminal();
+        let mut out = stdout.lock();
+        out.write_all(if pretty { b"{\n  \"result\": [" } else { b"{\"result\":[" })?;
+        out.flush()?;
+        Ok(StreamedEnvelope {
+            out,
+            pretty,
+            count: 0,
+        })
+    }
+
+    pub(crate) fn record(&mut self, record: &serde_json::Value) -> io::Result<()> {
+        if self.count > 0 {
+            self.out.write_all(b",")?;
+        }
+        if self.pretty {
+            let text = serde_json::to_string_pretty(record)?;
+            write!(self.out, "\n    {}", text.replace('\n', "\n    "))?;
+        } else {
+            serde_json::to_writer(&mut self.out, record)?;
+        }
+        self.count += 1;
+        self.out.flush()
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Closes the document; `complete` is false when the stream stopped on an error.
+    pub(crate) fn finish(mut self, complete: bool) -> io::Result<()> {
+        let cursor = "null";
+        if !complete {
+            // The records so far are valid output; the error follows on stderr.
+            tracing::debug!(records = self.count, "stream stopped early");
+        }
+        if self.pretty {
+            let newline = if self.count > 0 { "\n  " } else { "" };
+            write!(
+                self.out,
+                "{newline}],\n  \"next_cursor\": {cursor},\n  \"result_count\": {}\n}}\n",
+                self.count
+            )?;
+        } else {
+            writeln!(
+                self.out,
+                "],\"next_cursor\":{cursor},\"result_count\":{}}}",
+                self.count
+            )?;
+        }
+        self.out.flush()
+    }
+}
