@@ -22,14 +22,10 @@ pub(crate) type Fault = (usize, String);
 impl Expression {
     /// Parses `source` and checks every function call against the known functions.
     pub(crate) fn compile(source: &str) -> Result<Expression, Vec<Fault>> {
-        let ast = jmespath::parse(source).map_err(|error| {
-            let offset = char_to_byte_offset(source, error.offset);
-            vec![(offset, error.reason.to_string())]
-        })?;
-        let faults: Vec<Fault> = functions::check(&ast)
-            .into_iter()
-            .map(|(offset, message)| (char_to_byte_offset(source, offset), message))
-            .collect();
+        // The parser's offsets are byte offsets into the source.
+        let ast = jmespath::parse(source)
+            .map_err(|error| vec![(error.offset, error.reason.to_string())])?;
+        let faults: Vec<Fault> = functions::check(&ast);
         if !faults.is_empty() {
             return Err(faults);
         }
@@ -117,12 +113,6 @@ pub(crate) fn from_json(value: &serde_json::Value) -> Rcvar {
                 .collect(),
         ),
     })
-}
-
-fn char_to_byte_offset(text: &str, chars: usize) -> usize {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text.len(), |(byte, _)| byte)
 }
 
 #[cfg(test)]
