@@ -50,7 +50,11 @@ impl StreamedEnvelope {
         let stdout = io::stdout();
         let pretty = stdout.is_terminal();
         let mut out = stdout.lock();
-        out.write_all(if pretty { b"{\n  \"result\": [" } else { b"{\"result\":[" })?;
+        out.write_all(if pretty {
+            b"{\n  \"result\": ["
+        } else {
+            b"{\"result\":["
+        })?;
         out.flush()?;
         Ok(StreamedEnvelope {
             out,

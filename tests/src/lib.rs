@@ -36,7 +36,10 @@ pub fn describe_request(request: &wiremock::Request) -> serde_json::Value {
     serde_json::json!({
         "method": request.method.to_string(),
         "path": request.url.path(),
-        "query": query.into_iter().collect::<serde_json::Map<_, _>>(),
+        "query": query
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect::<serde_json::Map<_, _>>(),
         "body": body,
     })
 }

@@ -55,27 +55,50 @@ fn contact(index: usize) -> Value {
 #[tokio::test]
 async fn accounts_list() {
     let up = upstream("GET", "/lead/", 200, fixture("close/lead-page.json")).await;
-    let page = up.engine.list(&up.account, "crm/accounts").limit(3).await.unwrap();
+    let page = up
+        .engine
+        .list(&up.account, "crm/accounts")
+        .limit(3)
+        .await
+        .unwrap();
     assert!(page.next_cursor.is_some(), "has_more: true gives a cursor");
-    assert_json_snapshot!("accounts_list", json!({
-        "request": up.sent().await,
-        "result": page.result,
-        "result_count": page.result_count(),
-    }));
+    assert_json_snapshot!(
+        "accounts_list",
+        json!({
+            "request": up.sent().await,
+            "result": page.result,
+            "result_count": page.result_count(),
+        })
+    );
 }
 
 #[tokio::test]
 async fn accounts_list_without_remote_data() {
     let up = upstream("GET", "/lead/", 200, fixture("close/lead-page.json")).await;
-    let page = up.engine.list(&up.account, "crm/accounts").remote_data(false).await.unwrap();
-    assert!(page.result.iter().all(|record| record.get("remote_data").is_none()));
-    assert_eq!(up.sent().await["query"], json!({"_limit": "100", "_skip": "0"}));
+    let page = up
+        .engine
+        .list(&up.account, "crm/accounts")
+        .remote_data(false)
+        .await
+        .unwrap();
+    assert!(page
+        .result
+        .iter()
+        .all(|record| record.get("remote_data").is_none()));
+    assert_eq!(
+        up.sent().await["query"],
+        json!({"_limit": "100", "_skip": "0"})
+    );
 }
 
 #[tokio::test]
 async fn accounts_list_limit_is_clamped_to_the_endpoint_cap() {
     let up = upstream("GET", "/lead/", 200, json!({"data": [], "has_more": false})).await;
-    up.engine.list(&up.account, "crm/accounts").limit(5000).await.unwrap();
+    up.engine
+        .list(&up.account, "crm/accounts")
+        .limit(5000)
+        .await
+        .unwrap();
     assert_eq!(up.sent().await["query"]["_limit"], "200");
 }
 
@@ -84,17 +107,32 @@ async fn accounts_get() {
     let record = lead(0);
     let id = record["id"].as_str().unwrap().to_owned();
     let up = upstream("GET", &format!("/lead/{id}/"), 200, record).await;
-    let account = up.engine.get(&up.account, "crm/accounts", &id).await.unwrap();
-    assert_json_snapshot!("accounts_get", json!({ "request": up.sent().await, "response": account }));
+    let account = up
+        .engine
+        .get(&up.account, "crm/accounts", &id)
+        .await
+        .unwrap();
+    assert_json_snapshot!(
+        "accounts_get",
+        json!({ "request": up.sent().await, "response": account })
+    );
 }
 
 #[tokio::test]
 async fn accounts_get_awkward_records() {
-    for (index, name) in [(1, "accounts_get_empty_name"), (2, "accounts_get_non_ascii")] {
+    for (index, name) in [
+        (1, "accounts_get_empty_name"),
+        (2, "accounts_get_non_ascii"),
+    ] {
         let record = lead(index);
         let id = record["id"].as_str().unwrap().to_owned();
         let up = upstream("GET", &format!("/lead/{id}/"), 200, record).await;
-        let account = up.engine.get(&up.account, "crm/accounts", &id).remote_data(false).await.unwrap();
+        let account = up
+            .engine
+            .get(&up.account, "crm/accounts", &id)
+            .remote_data(false)
+            .await
+            .unwrap();
         assert_json_snapshot!(name, account);
     }
 }
@@ -118,8 +156,16 @@ async fn accounts_create() {
             "cf_text0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3a": "478"
         }
     });
-    let created = up.engine.create(&up.account, "crm/accounts", &body).remote_data(false).await.unwrap();
-    assert_json_snapshot!("accounts_create", json!({ "request": up.sent().await, "response": created }));
+    let created = up
+        .engine
+        .create(&up.account, "crm/accounts", &body)
+        .remote_data(false)
+        .await
+        .unwrap();
+    assert_json_snapshot!(
+        "accounts_create",
+        json!({ "request": up.sent().await, "response": created })
+    );
 }
 
 #[tokio::test]
@@ -134,7 +180,10 @@ async fn accounts_update_sends_only_given_fields() {
             "cf_hidn0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3a": null
         }
     });
-    up.engine.update(&up.account, "crm/accounts", &id, &body).await.unwrap();
+    up.engine
+        .update(&up.account, "crm/accounts", &id, &body)
+        .await
+        .unwrap();
     assert_json_snapshot!("accounts_update", up.sent().await);
 }
 
@@ -142,7 +191,11 @@ async fn accounts_update_sends_only_given_fields() {
 async fn accounts_delete() {
     let id = "lead_Qw3Xx8R0b1cDe2FgH3iJk4LmN5oPq6RsT7uVw8XyZ9a";
     let up = upstream("DELETE", &format!("/lead/{id}/"), 200, json!({})).await;
-    let deleted = up.engine.delete(&up.account, "crm/accounts", id).await.unwrap();
+    let deleted = up
+        .engine
+        .delete(&up.account, "crm/accounts", id)
+        .await
+        .unwrap();
     assert_eq!(deleted, json!({ "id": id }));
     assert_eq!(up.sent().await["path"], format!("/api/v1/lead/{id}/"));
 }
@@ -151,7 +204,11 @@ async fn accounts_delete() {
 async fn path_parameters_are_percent_encoded() {
     let body = json!({"error": "Empty query: Lead matching query does not exist."});
     let up = upstream("GET", "/lead/a%2Fb%3Fc/", 404, body).await;
-    let error = up.engine.get(&up.account, "crm/accounts", "a/b?c").await.unwrap_err();
+    let error = up
+        .engine
+        .get(&up.account, "crm/accounts", "a/b?c")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
 
@@ -159,7 +216,11 @@ async fn path_parameters_are_percent_encoded() {
 async fn unknown_lead_is_not_found_with_closes_message() {
     let body = json!({"error": "Empty query: Lead matching query does not exist."});
     let up = upstream("GET", "/lead/lead_missing/", 404, body).await;
-    let error = up.engine.get(&up.account, "crm/accounts", "lead_missing").await.unwrap_err();
+    let error = up
+        .engine
+        .get(&up.account, "crm/accounts", "lead_missing")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound);
     assert_json_snapshot!("accounts_get_not_found", error.to_json());
 }
@@ -170,12 +231,18 @@ async fn contacts_list() {
     let page = up
         .engine
         .list(&up.account, "crm/contacts")
-        .filter("account_id", "lead_Qw3Xx8R0b1cDe2FgH3iJk4LmN5oPq6RsT7uVw8XyZ9a")
+        .filter(
+            "account_id",
+            "lead_Qw3Xx8R0b1cDe2FgH3iJk4LmN5oPq6RsT7uVw8XyZ9a",
+        )
         .remote_data(false)
         .await
         .unwrap();
     assert_eq!(page.next_cursor, None, "has_more: false ends the list");
-    assert_json_snapshot!("contacts_list", json!({ "request": up.sent().await, "result": page.result }));
+    assert_json_snapshot!(
+        "contacts_list",
+        json!({ "request": up.sent().await, "result": page.result })
+    );
 }
 
 #[tokio::test]
@@ -183,8 +250,15 @@ async fn contacts_get() {
     let record = contact(0);
     let id = record["id"].as_str().unwrap().to_owned();
     let up = upstream("GET", &format!("/contact/{id}/"), 200, record).await;
-    let found = up.engine.get(&up.account, "crm/contacts", &id).await.unwrap();
-    assert_json_snapshot!("contacts_get", json!({ "request": up.sent().await, "response": found }));
+    let found = up
+        .engine
+        .get(&up.account, "crm/contacts", &id)
+        .await
+        .unwrap();
+    assert_json_snapshot!(
+        "contacts_get",
+        json!({ "request": up.sent().await, "response": found })
+    );
 }
 
 #[tokio::test]
@@ -200,8 +274,16 @@ async fn contacts_create_joins_first_and_last_name() {
         "urls": [{"url": "https://www.linkedin.example.com/in/mawhitfield", "type": "url"}],
         "custom_fields": {"cf_cnum0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3a": 0}
     });
-    let created = up.engine.create(&up.account, "crm/contacts", &body).remote_data(false).await.unwrap();
-    assert_json_snapshot!("contacts_create", json!({ "request": up.sent().await, "response": created }));
+    let created = up
+        .engine
+        .create(&up.account, "crm/contacts", &body)
+        .remote_data(false)
+        .await
+        .unwrap();
+    assert_json_snapshot!(
+        "contacts_create",
+        json!({ "request": up.sent().await, "response": created })
+    );
 }
 
 #[tokio::test]
@@ -210,15 +292,27 @@ async fn contacts_update_sends_only_given_fields() {
     let id = record["id"].as_str().unwrap().to_owned();
     let up = upstream("PUT", &format!("/contact/{id}/"), 200, record).await;
     let body = json!({"title": "Singer", "phone_numbers": []});
-    let updated = up.engine.update(&up.account, "crm/contacts", &id, &body).remote_data(false).await.unwrap();
-    assert_json_snapshot!("contacts_update", json!({ "request": up.sent().await, "response": updated }));
+    let updated = up
+        .engine
+        .update(&up.account, "crm/contacts", &id, &body)
+        .remote_data(false)
+        .await
+        .unwrap();
+    assert_json_snapshot!(
+        "contacts_update",
+        json!({ "request": up.sent().await, "response": updated })
+    );
 }
 
 #[tokio::test]
 async fn contacts_delete() {
     let id = "cont_8UVTK4WdizbYcaN25lmQcWQx05S3vD6K57FkLrpTefC";
     let up = upstream("DELETE", &format!("/contact/{id}/"), 200, json!({})).await;
-    let deleted = up.engine.delete(&up.account, "crm/contacts", id).await.unwrap();
+    let deleted = up
+        .engine
+        .delete(&up.account, "crm/contacts", id)
+        .await
+        .unwrap();
     assert_eq!(deleted, json!({ "id": id }));
     assert_eq!(up.sent().await["method"], "DELETE");
 }
@@ -226,8 +320,14 @@ async fn contacts_delete() {
 #[tokio::test]
 async fn contacts_refuse_an_unsupported_filter() {
     let engine = Engine::load(mappings_dir()).unwrap();
-    let account = Account::new("close").with_credential("api_key", "k").with_base_url("http://127.0.0.1:9");
-    let error = engine.list(&account, "crm/contacts").filter("industry", "x").await.unwrap_err();
+    let account = Account::new("close")
+        .with_credential("api_key", "k")
+        .with_base_url("http://127.0.0.1:9");
+    let error = engine
+        .list(&account, "crm/contacts")
+        .filter("industry", "x")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Input);
     assert!(error.message().contains("`industry`"), "{error}");
     assert_eq!(error.details()["supported"], json!(["account_id"]));
@@ -239,7 +339,11 @@ async fn validation_errors_keep_closes_field_errors() {
     let up = upstream("POST", "/contact/", 400, body).await;
     let error = up
         .engine
-        .create(&up.account, "crm/contacts", &json!({"name": "X", "account": {"id": "lead_nope"}}))
+        .create(
+            &up.account,
+            "crm/contacts",
+            &json!({"name": "X", "account": {"id": "lead_nope"}}),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Upstream);

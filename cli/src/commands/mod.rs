@@ -9,7 +9,10 @@ use std::path::Path;
 use crosswalk::{Engine, Error, ErrorKind, IntegrationInfo};
 
 /// Picks the integration a sandbox serves: the named one, or the only one loaded.
-pub(crate) fn pick_integration(engine: &Engine, name: Option<&str>) -> Result<IntegrationInfo, Error> {
+pub(crate) fn pick_integration(
+    engine: &Engine,
+    name: Option<&str>,
+) -> Result<IntegrationInfo, Error> {
     let integrations = engine.integrations();
     let names: Vec<&str> = integrations.iter().map(|i| i.name.as_str()).collect();
     let found = match name {
@@ -18,14 +21,21 @@ pub(crate) fn pick_integration(engine: &Engine, name: Option<&str>) -> Result<In
         None => {
             return Err(Error::new(
                 ErrorKind::Input,
-                format!("several integrations are loaded ({}); pick one with --integration", names.join(", ")),
+                format!(
+                    "several integrations are loaded ({}); pick one with --integration",
+                    names.join(", ")
+                ),
             ))
         }
     };
     found.cloned().ok_or_else(|| {
         Error::new(
             ErrorKind::Input,
-            format!("no integration `{}`; loaded: {}", name.unwrap_or_default(), names.join(", ")),
+            format!(
+                "no integration `{}`; loaded: {}",
+                name.unwrap_or_default(),
+                names.join(", ")
+            ),
         )
     })
 }
@@ -45,8 +55,9 @@ pub(crate) fn sandbox_account(integration: &IntegrationInfo, base_url: &str) -> 
     integration
         .credentials
         .iter()
-        .fold(crosswalk::Account::new(&integration.name), |account, name| {
-            account.with_credential(name, "sandbox")
-        })
+        .fold(
+            crosswalk::Account::new(&integration.name),
+            |account, name| account.with_credential(name, "sandbox"),
+        )
         .with_base_url(base_url)
 }

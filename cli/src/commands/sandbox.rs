@@ -21,7 +21,10 @@ pub(crate) async fn run(mappings: &Path, command: SandboxCommand) -> Result<Exit
     let account = account_yaml(&integration, &base_url);
     if let Some(path) = &write_account {
         std::fs::write(path, &account).map_err(|error| {
-            Error::new(ErrorKind::Input, format!("cannot write {}: {error}", path.display()))
+            Error::new(
+                ErrorKind::Input,
+                format!("cannot write {}: {error}", path.display()),
+            )
         })?;
     }
     eprintln!("{} sandbox listening on {base_url}", integration.title);
@@ -32,7 +35,10 @@ pub(crate) async fn run(mappings: &Path, command: SandboxCommand) -> Result<Exit
     eprintln!("state lasts until this process stops; press Ctrl-C to stop");
 
     tokio::signal::ctrl_c().await.map_err(|error| {
-        Error::new(ErrorKind::Transport, format!("cannot wait for Ctrl-C: {error}"))
+        Error::new(
+            ErrorKind::Transport,
+            format!("cannot wait for Ctrl-C: {error}"),
+        )
     })?;
     running.shutdown().await;
     eprintln!("sandbox stopped");
@@ -40,7 +46,10 @@ pub(crate) async fn run(mappings: &Path, command: SandboxCommand) -> Result<Exit
 }
 
 fn account_yaml(integration: &crosswalk::IntegrationInfo, base_url: &str) -> String {
-    let mut text = format!("integration: {}\nbase_url: {base_url}\ncredentials:\n", integration.name);
+    let mut text = format!(
+        "integration: {}\nbase_url: {base_url}\ncredentials:\n",
+        integration.name
+    );
     for name in &integration.credentials {
         text.push_str(&format!("  {name}: sandbox\n"));
     }

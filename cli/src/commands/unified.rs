@@ -21,14 +21,19 @@ pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, 
         None => {
             let integration = super::pick_integration(&engine, args.target.integration.as_deref())?;
             let running = super::start_sandbox(mappings, &integration.name, 0).await?;
-            (super::sandbox_account(&integration, &running.base_url()), Some(running))
+            (
+                super::sandbox_account(&integration, &running.base_url()),
+                Some(running),
+            )
         }
     };
 
     let remote_data = !args.no_remote_data;
     let id = args.id.as_deref().unwrap_or_default();
     let result = match args.method {
-        UnifiedMethod::List if args.all => return stream_all(&engine, &account, &resource, &args).await,
+        UnifiedMethod::List if args.all => {
+            return stream_all(&engine, &account, &resource, &args).await
+        }
         UnifiedMethod::List => {
             let mut call = engine.list(&account, &resource).remote_data(remote_data);
             if let Some(limit) = args.limit {
@@ -42,15 +47,26 @@ pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, 
             }
             call.await?.to_json()
         }
-        UnifiedMethod::Get => engine.get(&account, &resource, id).remote_data(remote_data).await?,
+        UnifiedMethod::Get => {
+            engine
+                .get(&account, &resource, id)
+                .remote_data(remote_data)
+                .await?
+        }
         UnifiedMethod::Delete => engine.delete(&account, &resource, id).await?,
         UnifiedMethod::Create => {
             let body = read_body(args.body.as_deref())?;
-            engine.create(&account, &resource, &body).remote_data(remote_data).await?
+            engine
+                .create(&account, &resource, &body)
+                .remote_data(remote_data)
+                .await?
         }
         UnifiedMethod::Update => {
             let body = read_body(args.body.as_deref())?;
-            engine.update(&account, &resource, id, &body).remote_data(remote_data).await?
+            engine
+                .update(&account, &resource, id, &body)
+                .remote_data(remote_data)
+                .await?
         }
     };
     output::print_json(&result).map_err(write_error)?;
@@ -60,24 +76,36 @@ pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, 
 /// Refuses argument combinations that make no sense for the method.
 fn check_arguments(args: &UnifiedArgs) -> Result<(), Error> {
     let method = format!("{:?}", args.method).to_lowercase();
-    let needs_id = matches!(args.method, UnifiedMethod::Get | UnifiedMethod::Update | UnifiedMethod::Delete);
+    let needs_id = matches!(
+        args.method,
+        UnifiedMethod::Get | UnifiedMethod::Update | UnifiedMethod::Delete
+    );
     let needs_body = matches!(args.method, UnifiedMethod::Create | UnifiedMethod::Update);
     let lists = args.method == UnifiedMethod::List;
     let refuse = |message: String| Err(Error::new(ErrorKind::Input, message));
     if needs_id && args.id.is_none() {
-        return refuse(format!("{method} needs a record id: crosswalk unified {} {} {method} <ID>", args.api, args.resource));
+        return refuse(format!(
+            "{method} needs a record id: crosswalk unified {} {} {method} <ID>",
+            args.api, args.resource
+        ));
     }
     if !needs_id && args.id.is_some() {
         return refuse(format!("{method} takes no record id"));
     }
     if needs_body && args.body.is_none() {
-        return refuse(format!("{method} needs a body: --body FILE, or --body - for stdin"));
+        return refuse(format!(
+            "{method} needs a body: --body FILE, or --body - for stdin"
+        ));
     }
     if !needs_body && args.body.is_some() {
         return refuse(format!("{method} takes no body"));
     }
-    if !lists && (args.all || args.limit.is_some() || args.cursor.is_some() || !args.query.is_empty()) {
-        return refuse(format!("--all, --limit, --cursor and --query apply to list, not {method}"));
+    if !lists
+        && (args.all || args.limit.is_some() || args.cursor.is_some() || !args.query.is_empty())
+    {
+        return refuse(format!(
+            "--all, --limit, --cursor and --query apply to list, not {method}"
+        ));
     }
     Ok(())
 }
@@ -101,11 +129,20 @@ fn read_body(source: Option<&str>) -> Result<serde_json::Value, Error> {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|error| Error::new(ErrorKind::Input, format!("cannot read the body from stdin: {error}")))?;
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::Input,
+                    format!("cannot read the body from stdin: {error}"),
+                )
+            })?;
         text
     } else {
-        std::fs::read_to_string(source)
-            .map_err(|error| Error::new(ErrorKind::Input, format!("cannot read the body file {source}: {error}")))?
+        std::fs::read_to_string(source).map_err(|error| {
+            Error::new(
+                ErrorKind::Input,
+                format!("cannot read the body file {source}: {error}"),
+            )
+        })?
     };
     let shown = if source == "-" { "stdin" } else { source };
     serde_json::from_str(&text).map_err(|error| {
@@ -120,8 +157,15 @@ fn read_body(source: Option<&str>) -> Result<serde_json::Value, Error> {
     })
 }
 
-async fn stream_all(engine: &Engine, account: &Account, resource: &str, args: &UnifiedArgs) -> Result<ExitCode, Error> {
-    let mut call = engine.list(account, resource).remote_data(!args.no_remote_data);
+async fn stream_all(
+    engine: &Engine,
+    account: &Account,
+    resource: &str,
+    args: &UnifiedArgs,
+) -> Result<ExitCode, Error> {
+    let mut call = engine
+        .list(account, resource)
+        .remote_data(!args.no_remote_data);
     if let Some(limit) = args.limit {
         call = call.limit(limit);
     }
@@ -152,5 +196,8 @@ async fn stream_all(engine: &Engine, account: &Account, resource: &str, args: &U
 }
 
 fn write_error(error: std::io::Error) -> Error {
-    Error::new(ErrorKind::Transport, format!("cannot write the output: {error}"))
+    Error::new(
+        ErrorKind::Transport,
+        format!("cannot write the output: {error}"),
+    )
 }

@@ -20,7 +20,8 @@ pub(crate) fn run(mappings: &Path) -> ExitCode {
                     integration.base_url
                 );
                 for resource in &integration.resources {
-                    let mut line = format!("  {:<32} {}", resource.name, resource.methods.join(", "));
+                    let mut line =
+                        format!("  {:<32} {}", resource.name, resource.methods.join(", "));
                     if !resource.filters.is_empty() {
                         line.push_str(&format!("  [filters: {}]", resource.filters.join(", ")));
                     }

@@ -11,9 +11,6 @@ use crate::error::Error;
 pub(crate) struct Expression {
     source: String,
     ast: Ast,
-    /// The keys of a top-level `{...}` in the order written, so that mapped records keep the
-    /// author's field order (the interpreter's objects are sorted maps).
-    key_order: Option<Vec<String>>,
 }
 
 /// A fault in an expression: the byte offset into its text and what is wrong.
@@ -29,16 +26,9 @@ impl Expression {
         if !faults.is_empty() {
             return Err(faults);
         }
-        let key_order = match &ast {
-            Ast::MultiHash { elements, .. } => {
-                Some(elements.iter().map(|pair| pair.key.clone()).collect())
-            }
-            _ => None,
-        };
         Ok(Expression {
             source: source.to_owned(),
             ast,
-            key_order,
         })
     }
 
@@ -59,21 +49,44 @@ impl Expression {
         })
     }
 
-    /// Evaluates and converts the result to JSON, keeping the written key order on top.
+    /// Evaluates and converts the result to JSON, keeping the key order the author wrote.
     pub(crate) fn search_json(&self, data: &Rcvar) -> Result<serde_json::Value, Error> {
         let result = self.search(data)?;
-        Ok(match (&*result, &self.key_order) {
-            (Variable::Object(map), Some(order)) => {
-                let mut object = serde_json::Map::with_capacity(map.len());
-                for key in order {
-                    if let Some(value) = map.get(key) {
-                        object.insert(key.clone(), to_json(value));
-                    }
+        Ok(to_json_shaped(&result, &self.ast))
+    }
+}
+
+/// Converts a result to JSON, ordering the keys of every `{...}` the expression built as the
+/// author wrote them (the interpreter's objects are sorted maps). The expression tree guides
+/// the walk: projections, pipes and `&&`/`||` pass the shape of the side that produced it.
+fn to_json_shaped(value: &Variable, ast: &Ast) -> serde_json::Value {
+    match (value, ast) {
+        (Variable::Object(map), Ast::MultiHash { elements, .. }) => {
+            let mut object = serde_json::Map::with_capacity(map.len());
+            for pair in elements {
+                if let Some(item) = map.get(&pair.key) {
+                    object.insert(pair.key.clone(), to_json_shaped(item, &pair.value));
                 }
-                serde_json::Value::Object(object)
             }
-            _ => to_json(&result),
-        })
+            serde_json::Value::Object(object)
+        }
+        (Variable::Array(items), Ast::MultiList { elements, .. })
+            if items.len() == elements.len() =>
+        {
+            items
+                .iter()
+                .zip(elements)
+                .map(|(item, element)| to_json_shaped(item, element))
+                .collect()
+        }
+        (Variable::Array(items), Ast::Projection { rhs, .. }) => {
+            items.iter().map(|item| to_json_shaped(item, rhs)).collect()
+        }
+        (_, Ast::Subexpr { rhs, .. } | Ast::And { rhs, .. } | Ast::Condition { then: rhs, .. }) => {
+            to_json_shaped(value, rhs)
+        }
+        (_, Ast::Or { lhs, .. }) => to_json_shaped(value, lhs),
+        _ => to_json(value),
     }
 }
 
