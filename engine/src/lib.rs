@@ -6,6 +6,8 @@ mod definition;
 mod engine;
 mod error;
 mod execute;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod unified;
 
 pub use account::Account;
