@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// `Debug` never shows credential values.
 ///
 /// ```
-/// let account = crosswalk::Account::new("close")
+/// let account = crosswalk::Account::new("demo")
 ///     .with_credential("api_key", "api_123")
 ///     .with_base_url("http://127.0.0.1:8080/api/v1");
 /// assert!(!format!("{account:?}").contains("api_123"));

@@ -317,7 +317,7 @@ fn reason_phrase(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        400..=499 => "Client Error",
+        status if status < 500 => "Client Error",
         _ => "Server Error",
     }
 }

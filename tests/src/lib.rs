@@ -43,3 +43,45 @@ pub fn describe_request(request: &wiremock::Request) -> serde_json::Value {
         "body": body,
     })
 }
+
+/// Reads `mappings/<integration>/sandbox/seed/<collection>.json`: the records a fresh
+/// sandbox of that integration starts with, in storage order.
+pub fn sandbox_seed(integration: &str, collection: &str) -> serde_json::Value {
+    let full = integration_dir(integration).join(format!("sandbox/seed/{collection}.json"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Starts a fresh sandbox of a bundled integration on 127.0.0.1 (any free port), and returns
+/// it with an engine over the bundled mappings and an account pointed at it. Every credential
+/// the integration asks for is set to `sandbox` (a sandbox accepts any value). Keep the
+/// [`RunningSandbox`](crosswalk::sandbox::RunningSandbox) alive: dropping it stops the server.
+pub async fn start_sandbox(
+    integration: &str,
+) -> (
+    crosswalk::sandbox::RunningSandbox,
+    crosswalk::Engine,
+    crosswalk::Account,
+) {
+    let sandbox = crosswalk::sandbox::Sandbox::load(&integration_dir(integration))
+        .unwrap_or_else(|e| panic!("the {integration} sandbox loads: {e}"));
+    let running = sandbox
+        .bind(0)
+        .await
+        .unwrap_or_else(|e| panic!("the {integration} sandbox starts: {e}"));
+    let engine = crosswalk::Engine::load(mappings_dir())
+        .unwrap_or_else(|e| panic!("the bundled definitions load: {e}"));
+    let info = engine
+        .integrations()
+        .into_iter()
+        .find(|info| info.name == integration)
+        .unwrap_or_else(|| panic!("no integration `{integration}` under the mappings"));
+    let account = info
+        .credentials
+        .iter()
+        .fold(crosswalk::Account::new(integration), |account, name| {
+            account.with_credential(name.as_str(), "sandbox")
+        })
+        .with_base_url(running.base_url());
+    (running, engine, account)
+}

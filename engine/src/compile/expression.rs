@@ -32,11 +32,6 @@ impl Expression {
         })
     }
 
-    /// The expression as written.
-    pub(crate) fn source(&self) -> &str {
-        &self.source
-    }
-
     /// Evaluates against an already converted value; conversion happens once per response.
     pub(crate) fn search(&self, data: &Rcvar) -> Result<Rcvar, Error> {
         let mut context = Context::new(&self.source, functions::runtime());

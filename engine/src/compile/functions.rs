@@ -290,7 +290,7 @@ fn call_fault(name: &str, count: usize) -> Option<String> {
     None
 }
 
-/// The known name closest to `name`, if it is close enough to be a plausible typo.
+/// The known name closest to `name`, if it is near enough to be a plausible typo.
 fn did_you_mean(name: &str) -> Option<&'static str> {
     let tolerance = (name.chars().count() / 3).max(1);
     names()
@@ -587,7 +587,7 @@ fn object(call: &Call<'_>) -> SearchResult {
 /// (null if not given). A number key is looked up by its JSON text. A non-object `$obj` or a
 /// key that is not a string or number is an error.
 ///
-/// `get(@, 'custom.cf_x', 'none')` on `{"custom.cf_x": 5}` → `5`
+/// `get(@, 'extra.f_x', 'none')` on `{"extra.f_x": 5}` → `5`
 fn get(call: &Call<'_>) -> SearchResult {
     let object = call.object(0)?;
     let key = call.key(1, call.arg(1))?;
@@ -601,10 +601,10 @@ fn get(call: &Call<'_>) -> SearchResult {
 /// `entries_with_prefix(object $obj, string $prefix) -> object`
 ///
 /// The entries whose key starts with `$prefix`, with the prefix removed from the key; turns
-/// `custom.cf_*` keys into a `custom_fields` object. Null in either argument gives null;
+/// `extra.f_*` keys into a `custom_fields` object. Null in either argument gives null;
 /// other types are errors.
 ///
-/// `entries_with_prefix(@, 'custom.')` on `{"custom.cf_a": 1, "name": "x"}` → `{"cf_a": 1}`
+/// `entries_with_prefix(@, 'extra.')` on `{"extra.f_a": 1, "name": "x"}` → `{"cf_a": 1}`
 fn entries_with_prefix(call: &Call<'_>) -> SearchResult {
     let object = call.object(0)?;
     let prefix = call.string(1)?;
@@ -626,8 +626,8 @@ fn entries_with_prefix(call: &Call<'_>) -> SearchResult {
 /// The object with `$prefix` put before every key, the reverse of `entries_with_prefix` (for
 /// writing custom fields back). Null in either argument gives null; other types are errors.
 ///
-/// `with_key_prefix(custom_fields, 'custom.')` on `{"custom_fields": {"cf_a": 1}}` →
-/// `{"custom.cf_a": 1}`
+/// `with_key_prefix(custom_fields, 'extra.')` on `{"custom_fields": {"cf_a": 1}}` →
+/// `{"extra.f_a": 1}`
 fn with_key_prefix(call: &Call<'_>) -> SearchResult {
     let object = call.object(0)?;
     let prefix = call.string(1)?;
@@ -1869,8 +1869,8 @@ mod tests {
 
     #[test]
     fn get_reads_awkward_and_computed_keys() {
-        let record = json!({"custom.cf_x": 5, "key": "custom.cf_x", "empty": null, "7": "seven"});
-        assert_eq!(eval("get(@, 'custom.cf_x')", record.clone()), json!(5));
+        let record = json!({"extra.f_x": 5, "key": "extra.f_x", "empty": null, "7": "seven"});
+        assert_eq!(eval("get(@, 'extra.f_x')", record.clone()), json!(5));
         assert_eq!(eval("get(@, key)", record.clone()), json!(5));
         assert_eq!(eval("get(@, `7`)", record.clone()), json!("seven"));
         assert_eq!(eval("get(@, 'nope')", record.clone()), json!(null));
@@ -1894,10 +1894,10 @@ mod tests {
 
     #[test]
     fn entries_with_prefix_strips_the_prefix() {
-        let lead = json!({"custom.cf_abc": 1, "custom.cf_def": "x", "name": "Acme"});
+        let lead = json!({"extra.f_abc": 1, "extra.f_def": "x", "name": "Widget"});
         assert_eq!(
-            eval("entries_with_prefix(@, 'custom.')", lead.clone()),
-            json!({"cf_abc": 1, "cf_def": "x"})
+            eval("entries_with_prefix(@, 'extra.')", lead.clone()),
+            json!({"f_abc": 1, "f_def": "x"})
         );
         assert_eq!(
             eval("entries_with_prefix(@, 'zzz')", lead.clone()),
@@ -1905,7 +1905,7 @@ mod tests {
         );
         assert_eq!(eval("entries_with_prefix(@, '')", lead.clone()), lead);
         assert_eq!(
-            eval("entries_with_prefix(missing, 'custom.')", json!({})),
+            eval("entries_with_prefix(missing, 'extra.')", json!({})),
             json!(null)
         );
         assert_eq!(
@@ -1919,13 +1919,13 @@ mod tests {
     #[test]
     fn with_key_prefix_adds_the_prefix() {
         assert_eq!(
-            eval("with_key_prefix(@, 'custom.')", json!({"cf_abc": 1})),
-            json!({"custom.cf_abc": 1})
+            eval("with_key_prefix(@, 'extra.')", json!({"f_abc": 1})),
+            json!({"extra.f_abc": 1})
         );
-        let lead = json!({"custom.cf_abc": 1});
+        let lead = json!({"extra.f_abc": 1});
         assert_eq!(
             eval(
-                "with_key_prefix(entries_with_prefix(@, 'custom.'), 'custom.')",
+                "with_key_prefix(entries_with_prefix(@, 'extra.'), 'extra.')",
                 lead.clone()
             ),
             lead
@@ -2379,12 +2379,12 @@ mod tests {
     // -- A mapping that uses them together -------------------------------------------------
 
     #[test]
-    fn maps_a_close_style_lead() {
+    fn maps_a_crm_style_record() {
         let lead = json!({
-            "id": "lead_1",
+            "id": "item_1",
             "display_name": "Mary Ann Whitfield",
-            "custom.cf_tier": "gold",
-            "custom.cf_seats": 12,
+            "extra.f_tier": "gold",
+            "extra.f_seats": 12,
             "value": 123456,
             "date_created": "2026-02-11T16:04:51.902000+00:00",
             "contacts": [{"id": "c1", "emails": [{"email": "m@example.com"}]}, {"id": "c2", "emails": []}]
@@ -2395,7 +2395,7 @@ mod tests {
             last_name: last_word(display_name),
             amount: cents_to_units(value),
             created_at: to_datetime(date_created),
-            custom_fields: entries_with_prefix(@, 'custom.'),
+            custom_fields: entries_with_prefix(@, 'extra.'),
             emails: contacts[].emails[].email,
             contact_ids: join(',', contacts[].id),
             status: if(contains(keys(@), 'status_label'), status_label, 'unknown')
@@ -2404,12 +2404,12 @@ mod tests {
         assert_eq!(
             eval(mapping, lead),
             json!({
-                "id": "lead_1",
+                "id": "item_1",
                 "first_name": "Mary Ann",
                 "last_name": "Whitfield",
                 "amount": 1234.56,
                 "created_at": "2026-02-11T16:04:51.902Z",
-                "custom_fields": {"cf_tier": "gold", "cf_seats": 12},
+                "custom_fields": {"f_tier": "gold", "f_seats": 12},
                 "emails": ["m@example.com"],
                 "contact_ids": "c1,c2",
                 "status": "unknown"

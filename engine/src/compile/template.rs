@@ -480,11 +480,11 @@ mod tests {
             )],
             merges: vec![merge],
         };
-        let input = json!({"body": {"items": [{"street": "1 Main"}], "custom": {"cf_a": null}}});
+        let input = json!({"body": {"items": [{"street": "1 Main"}], "custom": {"f_a": null}}});
         let rendered = templates.render_body(&body, &scope(input)).unwrap();
         assert_eq!(
             rendered,
-            Some(json!({"addresses": [{"address_1": "1 Main"}], "custom.cf_a": null}))
+            Some(json!({"addresses": [{"address_1": "1 Main"}], "custom.f_a": null}))
         );
     }
 

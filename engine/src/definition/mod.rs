@@ -120,7 +120,7 @@ fn load_integration(
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(resource) = read_resource(&mut reader, templates, &api, &name) {
+        if let Some(resource) = read_resource(&mut reader, templates) {
             resources.insert(format!("{api}/{name}"), resource);
         }
     }
@@ -371,12 +371,7 @@ fn read_errors(
     }
 }
 
-fn read_resource(
-    reader: &mut Reader<'_>,
-    templates: &mut Templates,
-    api: &str,
-    name: &str,
-) -> Option<Resource> {
+fn read_resource(reader: &mut Reader<'_>, templates: &mut Templates) -> Option<Resource> {
     let root = reader.parse()?;
     let fields = reader.mapping(&root, "", RESOURCE_KEYS)?;
     let description = fields
@@ -401,7 +396,7 @@ fn read_resource(
             continue;
         };
         let path = method_fields.child(key);
-        match read_method(reader, templates, node, &path, method_name) {
+        match read_method(reader, templates, node, &path) {
             Some(method) => {
                 methods.insert(method_name, method);
             }
@@ -416,8 +411,6 @@ fn read_resource(
         return None;
     }
     Some(Resource {
-        api: api.to_owned(),
-        name: name.to_owned(),
         description,
         mapping,
         methods,
@@ -429,7 +422,6 @@ fn read_method(
     templates: &mut Templates,
     node: &Node,
     path: &str,
-    name: MethodName,
 ) -> Option<Method> {
     let fields = reader.mapping(node, path, METHOD_KEYS)?;
     let request = required(reader, &fields, "request", "the upstream request")
@@ -454,13 +446,12 @@ fn read_method(
         Some(node) => read_filters(reader, templates, node, &fields.child("filters")),
         None => Some(IndexMap::new()),
     };
-    let description = fields
-        .get("description")
-        .and_then(|node| reader.string(node, &fields.child("description")));
+    // A method's description is for readers of the file; it only has to be text.
+    if let Some(node) = fields.get("description") {
+        reader.string(node, &fields.child("description"));
+    }
     let (default_limit, max_limit) = limit?;
     Some(Method {
-        name,
-        description,
         request: request?,
         records: records?,
         record: record?,
@@ -516,10 +507,10 @@ fn read_filters(
         let query_path = filter_fields.child("query");
         match reader.body_template(templates, query_node, &query_path, FILTER_VARIABLES) {
             Some(query @ BodyTemplate::Object { .. }) => {
-                let description = filter_fields
-                    .get("description")
-                    .and_then(|node| reader.string(node, &filter_fields.child("description")));
-                filters.insert(key.clone(), model::Filter { description, query });
+                if let Some(node) = filter_fields.get("description") {
+                    reader.string(node, &filter_fields.child("description"));
+                }
+                filters.insert(key.clone(), model::Filter { query });
             }
             Some(_) => {
                 reader.report(

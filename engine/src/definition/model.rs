@@ -101,10 +101,6 @@ impl RecordPath {
             .try_fold(value, |current, key| current.get(key))
     }
 
-    pub(crate) fn is_root(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub(crate) fn segments(&self) -> &[String] {
         &self.0
     }
@@ -122,8 +118,6 @@ impl std::fmt::Display for RecordPath {
 
 /// One unified resource, such as `crm/accounts`.
 pub(crate) struct Resource {
-    pub(crate) api: String,
-    pub(crate) name: String,
     pub(crate) description: Option<String>,
     /// The read mapping from an upstream record to the unified record.
     pub(crate) mapping: Option<Expression>,
@@ -167,8 +161,6 @@ impl MethodName {
 
 /// One method of a resource: the upstream request and how to read its response.
 pub(crate) struct Method {
-    pub(crate) name: MethodName,
-    pub(crate) description: Option<String>,
     pub(crate) request: HttpRequest,
     /// Where a list response keeps its records (default: the integration's).
     pub(crate) records: Option<RecordPath>,
@@ -183,7 +175,6 @@ pub(crate) struct Method {
 }
 
 pub(crate) struct Filter {
-    pub(crate) description: Option<String>,
     /// Query parameters the filter adds, rendered with the filter's `value`.
     pub(crate) query: BodyTemplate,
 }

@@ -158,6 +158,13 @@ pub(crate) async fn send(
         .await
         .map_err(|error| transport_error(&prepared, error))?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map(std::time::Duration::from_secs_f64);
     let bytes = response
         .bytes()
         .await
@@ -171,12 +178,11 @@ pub(crate) async fn send(
     );
 
     if !status.is_success() {
-        return Err(upstream_error(
-            integration,
-            &prepared,
-            status.as_u16(),
-            &bytes,
-        ));
+        let error = upstream_error(integration, &prepared, status.as_u16(), &bytes);
+        return Err(match retry_after {
+            Some(wait) => error.with_retry_after(wait),
+            None => error,
+        });
     }
     let body = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
