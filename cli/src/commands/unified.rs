@@ -196,6 +196,10 @@ async fn stream_all(
 }
 
 fn write_error(error: std::io::Error) -> Error {
+    // A reader that went away (`| head`) is not a failure of ours.
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
     Error::new(
         ErrorKind::Transport,
         format!("cannot write the output: {error}"),

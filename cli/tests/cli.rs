@@ -1,0 +1,498 @@
+//! The `crosswalk` binary, run for real: exit codes, stdout and stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn crosswalk() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crosswalk"));
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("CROSSWALK_MAPPINGS");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    crosswalk().args(args).output().expect("the binary runs")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The first line of stderr holds the error in Truto's shape.
+fn stderr_error(output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stderr);
+    let first = text.lines().next().unwrap_or_default();
+    serde_json::from_str(first).unwrap_or_else(|_| panic!("stderr is not an error object:\n{text}"))
+}
+
+fn mappings() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../mappings"))
+}
+
+fn seed_ids(file: &str) -> Vec<String> {
+    let path = mappings().join("close/sandbox/seed").join(file);
+    let records: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn list_one_page_from_the_sandbox() {
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--limit",
+        "5",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = stdout_json(&output);
+    assert_eq!(page["result_count"], 5);
+    assert_eq!(page["result"].as_array().unwrap().len(), 5);
+    assert!(page["next_cursor"].is_string());
+    assert_eq!(page["result"][0]["id"], seed_ids("lead.json")[0]);
+    assert!(page["result"][0]["remote_data"].is_object());
+}
+
+#[test]
+fn the_cursor_continues_in_a_new_process() {
+    // Each run starts a fresh in-process sandbox seeded the same way, so a cursor from one
+    // run continues in the next.
+    let first = stdout_json(&run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--limit",
+        "3",
+    ]));
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--cursor",
+        cursor,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let second = stdout_json(&output);
+    assert_eq!(second["result"][0]["id"], seed_ids("lead.json")[3]);
+}
+
+#[test]
+fn all_streams_every_seeded_account_exactly_once() {
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--all",
+        "--limit",
+        "7",
+        "--no-remote-data",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let envelope = stdout_json(&output);
+    let ids: Vec<String> = envelope["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, seed_ids("lead.json"));
+    assert_eq!(envelope["result_count"], ids.len());
+    assert_eq!(envelope["next_cursor"], Value::Null);
+    assert!(envelope["result"][0].get("remote_data").is_none());
+}
+
+#[test]
+fn get_a_contact() {
+    let id = &seed_ids("contact.json")[0];
+    let output = run(&["unified", "crm", "contacts", "get", id, "--sandbox"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let contact = stdout_json(&output);
+    assert_eq!(&contact["id"], id);
+    assert!(contact["email_addresses"].is_array());
+}
+
+#[test]
+fn unknown_id_is_a_404_on_stderr_with_exit_code_1() {
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "get",
+        "lead_doesnotexist",
+        "--sandbox",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let error = stderr_error(&output);
+    assert_eq!(error["statusCode"], 404);
+    assert_eq!(error["error"], "Not Found");
+    assert_eq!(error["details"]["kind"], "not_found");
+    assert_eq!(
+        error["details"]["remote"],
+        json!({"error": "Empty query: Lead matching query does not exist."})
+    );
+}
+
+#[test]
+fn a_foreign_cursor_is_bad_input() {
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--cursor",
+        "not-a-cursor",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr_error(&output);
+    assert_eq!(error["statusCode"], 400);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid cursor"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unsupported_filter_names_what_is_supported() {
+    let output = run(&[
+        "unified",
+        "crm",
+        "contacts",
+        "list",
+        "--sandbox",
+        "--query",
+        "industry=x",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr_error(&output);
+    assert_eq!(error["details"]["supported"], json!(["account_id"]));
+}
+
+#[test]
+fn a_filter_narrows_the_list() {
+    let lead = &seed_ids("lead.json")[0];
+    let filter = format!("account_id={lead}");
+    let output = run(&[
+        "unified",
+        "crm",
+        "contacts",
+        "list",
+        "--sandbox",
+        "--query",
+        &filter,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let page = stdout_json(&output);
+    let results = page["result"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|c| &c["account"]["id"] == lead));
+}
+
+#[test]
+fn usage_mistakes_exit_with_2() {
+    let cases: &[&[&str]] = &[
+        &["unified", "crm", "accounts", "get", "--sandbox"],
+        &["unified", "crm", "accounts", "create", "--sandbox"],
+        &[
+            "unified",
+            "crm",
+            "accounts",
+            "list",
+            "--sandbox",
+            "--query",
+            "novalue",
+        ],
+        &["unified", "crm", "accounts", "list"],
+        &["unified", "crm", "nothing", "list", "--sandbox"],
+    ];
+    for args in cases {
+        let output = run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!output.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_body_that_is_not_json_is_located() {
+    let mut child = crosswalk()
+        .args([
+            "unified",
+            "crm",
+            "accounts",
+            "create",
+            "--sandbox",
+            "--body",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\n  \"name\": oops\n}")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr_error(&output);
+    assert!(
+        error["message"].as_str().unwrap().contains("line 2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_environment_variable_in_the_account_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("account.yaml");
+    std::fs::write(
+        &account,
+        "integration: close\ncredentials:\n  api_key: ${CROSSWALK_TEST_UNSET_KEY}\n",
+    )
+    .unwrap();
+    let output = crosswalk()
+        .env_remove("CROSSWALK_TEST_UNSET_KEY")
+        .args([
+            "unified",
+            "crm",
+            "accounts",
+            "list",
+            "--account",
+            account.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr_error(&output);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("CROSSWALK_TEST_UNSET_KEY"),
+        "{error}"
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let output = run(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Exit codes:"), "{text}");
+    assert!(text.contains("3  the definitions"), "{text}");
+}
+
+#[test]
+fn validate_summarises_the_bundled_definitions() {
+    let output = run(&["validate"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("crm/accounts"), "{text}");
+    assert!(text.contains("list, get, create, update, delete"), "{text}");
+}
+
+#[test]
+fn validate_reports_every_located_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_definitions(&mappings().join("close"), &dir.path().join("close"));
+    let accounts = dir.path().join("close/crm/accounts.yaml");
+    let text = std::fs::read_to_string(&accounts).unwrap();
+    let broken = text
+        .replace("website: url,", "website: url[,")
+        .replace("    limit:\n      max: 200", "    limti:\n      max: 200");
+    std::fs::write(&accounts, broken).unwrap();
+
+    let output = run(&["validate", "--mappings", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = text
+        .lines()
+        .position(|l| l.contains("website: url,"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("close/crm/accounts.yaml:{line}:")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `limit`?"), "{stderr}");
+    assert!(stderr.contains("2 problems"), "{stderr}");
+    assert!(
+        stderr.contains('^'),
+        "a caret points at the fault: {stderr}"
+    );
+}
+
+fn copy_definitions(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if path.is_dir() {
+            if name != "sandbox" {
+                copy_definitions(&path, &to.join(name));
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml") && name != "sandbox.yaml" {
+            std::fs::copy(&path, to.join(name)).unwrap();
+        }
+    }
+}
+
+/// `crosswalk sandbox serve` in the background, stopped on drop.
+struct Served {
+    child: Child,
+    account: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("sandbox-account.yaml");
+    let child = crosswalk()
+        .args([
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--write-account",
+            account.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child,
+        account,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !served.account.exists() {
+        assert!(Instant::now() < deadline, "the sandbox did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    served
+}
+
+#[test]
+fn round_trip_against_a_served_sandbox() {
+    let served = serve();
+    let account = served.account.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    let unified = |args: &[&str]| {
+        let mut all = vec!["unified", "crm", "accounts"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--account", account, "--no-remote-data"]);
+        let output = run(&all);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{all:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout_json(&output)
+    };
+
+    std::fs::write(&body, r#"{"name": "Fjord Freight", "website": "https://fjord.example.com", "custom_fields": {"cf_k4Pw0UA66kzNdqjbbPB0p975b1MkrREcqWacRbyyzee": 40}}"#).unwrap();
+    let created = unified(&["create", "--body", body.to_str().unwrap()]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["name"], "Fjord Freight");
+
+    let fetched = unified(&["get", &id]);
+    assert_eq!(fetched["website"], "https://fjord.example.com");
+    assert_eq!(
+        fetched["custom_fields"]["cf_k4Pw0UA66kzNdqjbbPB0p975b1MkrREcqWacRbyyzee"],
+        40
+    );
+
+    std::fs::write(&body, r#"{"description": "Ferries and freight"}"#).unwrap();
+    unified(&["update", &id, "--body", body.to_str().unwrap()]);
+    let updated = unified(&["get", &id]);
+    assert_eq!(updated["description"], "Ferries and freight");
+    assert_eq!(
+        updated["name"], "Fjord Freight",
+        "a partial update keeps the rest"
+    );
+
+    assert_eq!(unified(&["delete", &id]), json!({"id": id}));
+    let output = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "get",
+        &id,
+        "--account",
+        account,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr_error(&output)["statusCode"], 404);
+}
