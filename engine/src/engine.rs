@@ -587,7 +587,10 @@ fn path_in_variable(converted: &Rcvar, path: &RecordPath) -> Rcvar {
     path.segments()
         .iter()
         .fold(converted.clone(), |current, segment| {
-            current.get_field(segment)
+            match (current.as_array(), segment.parse::<usize>()) {
+                (Some(_), Ok(index)) => current.get_index(index),
+                _ => current.get_field(segment),
+            }
         })
 }
 
@@ -700,11 +703,17 @@ impl<'a> RecordCall<'a> {
             return Ok(serde_json::json!({ "id": self.id }));
         }
         let record_path = method.record.clone().unwrap_or_else(RecordPath::root);
-        let raw = record_path.find(&response.body).ok_or_else(|| {
-            Error::mapping(format!(
-                "no record at `{record_path}` in the upstream response"
-            ))
-        })?;
+        // A get answered by a list (`record: data.0`) finds nothing when the id is unknown.
+        let raw = record_path
+            .find(&response.body)
+            .filter(|record| !record.is_null())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("no record at `{record_path}` in the upstream response"),
+                )
+                .with_upstream(200, truncate_json(&response.body))
+            })?;
         let converted = from_json(raw);
         let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
         map_record(mapping, raw, &converted, self.remote_data)

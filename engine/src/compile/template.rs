@@ -28,7 +28,7 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Names the engine provides to templates as functions, never reported as unknown variables.
-const FUNCTIONS: &[&str] = &["join_words", "range", "dict", "namespace", "debug"];
+const FUNCTIONS: &[&str] = &["join_words", "fail", "range", "dict", "namespace", "debug"];
 
 /// The environment every template of an engine lives in.
 pub(crate) struct Templates {
@@ -108,6 +108,7 @@ impl Templates {
         env.add_filter("prefix_keys", prefix_keys);
         env.add_filter("b64encode", b64encode);
         env.add_function("join_words", join_words);
+        env.add_function("fail", fail);
         Templates { env, next_id: 0 }
     }
 
@@ -371,6 +372,15 @@ fn prefix_keys(value: Value, prefix: &str) -> Result<Value, minijinja::Error> {
 /// `{{ text | b64encode }}`: standard base64 of the UTF-8 text.
 fn b64encode(value: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(value)
+}
+
+/// `fail("message")`: stops rendering with the message, as an input error. Lets a template
+/// refuse a value it cannot translate, such as an unknown enum member.
+fn fail(message: String) -> Result<Value, minijinja::Error> {
+    Err(minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        message,
+    ))
 }
 
 /// `join_words(a, b, ...)`: the non-empty arguments joined by one space, or none.

@@ -68,7 +68,8 @@ impl Default for Pagination {
     }
 }
 
-/// A path of plain field names into a response (`data`, `results.items`), or `@`.
+/// A path of plain field names and list positions into a response (`data`, `results.items`,
+/// `data.0`), or `@`.
 ///
 /// Record paths are deliberately simpler than JMESPath: the engine walks the same path in the
 /// parsed JSON (kept for `remote_data`) and in the converted value (used for mapping).
@@ -96,9 +97,10 @@ impl RecordPath {
     }
 
     pub(crate) fn find<'v>(&self, value: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
-        self.0
-            .iter()
-            .try_fold(value, |current, key| current.get(key))
+        self.0.iter().try_fold(value, |current, key| match current {
+            serde_json::Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+            _ => current.get(key),
+        })
     }
 
     pub(crate) fn segments(&self) -> &[String] {
