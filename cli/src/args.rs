@@ -37,6 +37,28 @@ pub(crate) enum Command {
     Sandbox(SandboxCommand),
     /// Load every definition and report every problem, each at its place
     Validate,
+    /// Map a saved upstream response offline and print the unified output
+    Map(MapArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MapArgs {
+    /// The unified API, e.g. `crm`
+    pub(crate) api: String,
+    /// The resource, e.g. `accounts`
+    pub(crate) resource: String,
+    /// The method whose response this is: list, get, create or update
+    #[arg(value_enum)]
+    pub(crate) method: UnifiedMethod,
+    /// The integration the response came from
+    #[arg(long, value_name = "NAME")]
+    pub(crate) integration: String,
+    /// The saved upstream response body (JSON), or `-` for stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub(crate) response: String,
+    /// Leave out `remote_data`
+    #[arg(long)]
+    pub(crate) no_remote_data: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,6 +84,9 @@ pub(crate) struct UnifiedArgs {
 
     #[command(flatten)]
     pub(crate) target: Target,
+    /// Which integration, for --sandbox or --replay (needed when the mappings hold several)
+    #[arg(long, value_name = "NAME", conflicts_with = "account")]
+    pub(crate) integration: Option<String>,
 
     /// Records per page (clamped to what the upstream allows)
     #[arg(long, value_name = "N")]
@@ -81,11 +106,18 @@ pub(crate) struct UnifiedArgs {
     /// Leave out `remote_data`, the untouched upstream record
     #[arg(long)]
     pub(crate) no_remote_data: bool,
+    /// Save every upstream exchange to FILE (credentials redacted)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub(crate) record: Option<PathBuf>,
+    /// Answer every upstream request from a recording FILE, offline
+    #[arg(long, value_name = "FILE")]
+    pub(crate) replay: Option<PathBuf>,
 }
 
-/// Where operations go: an account file, or the in-process sandbox.
+/// Where operations go: an account file, or the in-process sandbox (with `--replay`, neither
+/// is needed).
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub(crate) struct Target {
     /// An account file (YAML): integration, credentials, optional base_url
     #[arg(long, value_name = "FILE")]
@@ -93,9 +125,6 @@ pub(crate) struct Target {
     /// Run against an in-process sandbox of the integration
     #[arg(long)]
     pub(crate) sandbox: bool,
-    /// Which integration's sandbox (needed when the mappings hold several)
-    #[arg(long, value_name = "NAME", requires = "sandbox")]
-    pub(crate) integration: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -40,6 +40,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Unified(args) => commands::unified::run(&mappings, args).await,
         Command::Sandbox(command) => commands::sandbox::run(&mappings, command).await,
         Command::Validate => Ok(commands::validate::run(&mappings)),
+        Command::Map(args) => commands::map::run(&mappings, args),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::definition::model::{
 };
 use crate::definition::{self, Catalog};
 use crate::error::{Error, ErrorKind, Result};
+use crate::execute::tape::Tape;
 use crate::execute::{self, Prepared};
 use crate::unified::cursor::{Binding, PageState};
 use crate::unified::ListPage;
@@ -38,6 +39,7 @@ pub struct Engine {
 struct Inner {
     catalog: Catalog,
     client: reqwest::Client,
+    tape: Tape,
     mappings: PathBuf,
     max_pages: u64,
 }
@@ -46,6 +48,7 @@ struct Inner {
 #[must_use]
 pub struct EngineBuilder {
     mappings: PathBuf,
+    tape: Result<Tape>,
     timeout: Duration,
     max_pages: u64,
     client: Option<reqwest::Client>,
@@ -64,6 +67,20 @@ impl EngineBuilder {
         self
     }
 
+    /// Keeps every upstream exchange so that [`Engine::save_recording`] can write them to a
+    /// file (credentials redacted, headers left out).
+    pub fn record(mut self) -> EngineBuilder {
+        self.tape = Ok(Tape::record());
+        self
+    }
+
+    /// Answers every upstream request from a recording file instead of the network. A
+    /// request with no recorded answer fails with an input error naming the closest one.
+    pub fn replay(mut self, recording: impl AsRef<Path>) -> EngineBuilder {
+        self.tape = Tape::replay(recording.as_ref());
+        self
+    }
+
     /// Uses an HTTP client the application already has.
     pub fn client(mut self, client: reqwest::Client) -> EngineBuilder {
         self.client = Some(client);
@@ -72,6 +89,7 @@ impl EngineBuilder {
 
     /// Loads and compiles every definition; fails with every problem found.
     pub fn build(self) -> Result<Engine> {
+        let tape = self.tape?;
         let catalog = definition::load(&self.mappings)?;
         let client = match self.client {
             Some(client) => client,
@@ -92,6 +110,7 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 catalog,
                 client,
+                tape,
                 mappings: self.mappings,
                 max_pages: self.max_pages,
             }),
@@ -137,6 +156,7 @@ impl Engine {
     pub fn builder(mappings: impl AsRef<Path>) -> EngineBuilder {
         EngineBuilder {
             mappings: mappings.as_ref().to_owned(),
+            tape: Ok(Tape::Off),
             timeout: DEFAULT_TIMEOUT,
             max_pages: DEFAULT_MAX_PAGES,
             client: None,
@@ -146,6 +166,17 @@ impl Engine {
     /// The folder the definitions were loaded from.
     pub fn mappings_dir(&self) -> &Path {
         &self.inner.mappings
+    }
+
+    /// Writes the exchanges recorded so far (see [`EngineBuilder::record`]) to `path`,
+    /// atomically; returns how many there were.
+    pub fn save_recording(&self, path: impl AsRef<Path>) -> Result<usize> {
+        self.inner.tape.save(path.as_ref())
+    }
+
+    /// Requests of the replayed recording that no call asked for, described one per entry.
+    pub fn unused_recordings(&self) -> Vec<String> {
+        self.inner.tape.unused()
     }
 
     /// Every loaded integration and its resources.
@@ -249,6 +280,42 @@ impl Engine {
         RecordCall::new(self, account, resource, MethodName::Delete, Some(id), None)
     }
 
+    /// Maps a saved upstream response offline, as `method` of `resource` would: a list
+    /// response becomes `{"result", "next_cursor": null, "result_count"}`, a single-object
+    /// response the unified object. Nothing is sent anywhere.
+    pub fn map_response(
+        &self,
+        integration: &str,
+        resource: &str,
+        method: &str,
+        response: &serde_json::Value,
+        remote_data: bool,
+    ) -> Result<serde_json::Value> {
+        let method_name = MethodName::parse(method).ok_or_else(|| {
+            Error::input(format!(
+                "unknown method `{method}`; use one of: {}",
+                MethodName::ALL_NAMES.join(", ")
+            ))
+        })?;
+        let account = Account::new(integration);
+        let (integration, found, definition) = self.resolve(&account, resource, method_name)?;
+        match method_name {
+            MethodName::List => {
+                let page = from_json(response);
+                let result =
+                    map_page(integration, found, definition, response, &page, remote_data)?;
+                let count = result.len();
+                Ok(
+                    serde_json::json!({ "result": result, "next_cursor": null, "result_count": count }),
+                )
+            }
+            MethodName::Delete => Err(Error::input(
+                "delete answers `{\"id\": ...}` and maps nothing",
+            )),
+            _ => map_single(found, definition, response, remote_data),
+        }
+    }
+
     fn resolve(
         &self,
         account: &Account,
@@ -297,6 +364,7 @@ impl Engine {
         execute::send(
             &self.inner.client,
             &catalog.templates,
+            &self.inner.tape,
             integration,
             account,
             prepared,
@@ -525,17 +593,15 @@ impl ListPlan {
         let prepared = execute::prepare(templates, integration, account, method, &scope, query)?;
         let response = engine.send(integration, account, prepared).await?;
 
-        let records_path = method
-            .records
-            .as_ref()
-            .unwrap_or(&integration.pagination.records);
         let page = from_json(&response.body);
-        let records = records_at(&response.body, &page, records_path)?;
-        let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
-        let mut result = Vec::with_capacity(records.len());
-        for (raw, converted) in records {
-            result.push(map_record(mapping, raw, &converted, self.remote_data)?);
-        }
+        let result = map_page(
+            integration,
+            resource,
+            method,
+            &response.body,
+            &page,
+            self.remote_data,
+        )?;
 
         let has_more = match &integration.pagination.has_more {
             Some(expression) => expression.search(&page)?.is_truthy(),
@@ -702,22 +768,53 @@ impl<'a> RecordCall<'a> {
         if self.method == MethodName::Delete {
             return Ok(serde_json::json!({ "id": self.id }));
         }
-        let record_path = method.record.clone().unwrap_or_else(RecordPath::root);
-        // A get answered by a list (`record: data.0`) finds nothing when the id is unknown.
-        let raw = record_path
-            .find(&response.body)
-            .filter(|record| !record.is_null())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("no record at `{record_path}` in the upstream response"),
-                )
-                .with_upstream(200, truncate_json(&response.body))
-            })?;
-        let converted = from_json(raw);
-        let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
-        map_record(mapping, raw, &converted, self.remote_data)
+        map_single(resource, method, &response.body, self.remote_data)
     }
+}
+
+/// Maps every record of a list response; `page` is the body, converted once.
+fn map_page(
+    integration: &Integration,
+    resource: &Resource,
+    method: &Method,
+    body: &serde_json::Value,
+    page: &Rcvar,
+    remote_data: bool,
+) -> Result<Vec<serde_json::Value>> {
+    let records_path = method
+        .records
+        .as_ref()
+        .unwrap_or(&integration.pagination.records);
+    let records = records_at(body, page, records_path)?;
+    let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
+    records
+        .into_iter()
+        .map(|(raw, converted)| map_record(mapping, raw, &converted, remote_data))
+        .collect()
+}
+
+/// Maps the one record of a get, create or update response.
+fn map_single(
+    resource: &Resource,
+    method: &Method,
+    body: &serde_json::Value,
+    remote_data: bool,
+) -> Result<serde_json::Value> {
+    let record_path = method.record.clone().unwrap_or_else(RecordPath::root);
+    // A get answered by a list (`record: data.0`) finds nothing when the id is unknown.
+    let raw = record_path
+        .find(body)
+        .filter(|record| !record.is_null())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no record at `{record_path}` in the upstream response"),
+            )
+            .with_upstream(200, truncate_json(body))
+        })?;
+    let converted = from_json(raw);
+    let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
+    map_record(mapping, raw, &converted, remote_data)
 }
 
 impl<'a> IntoFuture for RecordCall<'a> {

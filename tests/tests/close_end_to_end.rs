@@ -256,10 +256,10 @@ async fn account_pages_of_every_size_return_each_seed_lead_once_in_seed_order() 
         let pages = all_pages(&engine, &account, "crm/accounts", limit).await;
         assert_eq!(page_ids(&pages), expected, "limit {limit}");
         let sizes: Vec<usize> = pages.iter().map(ListPage::result_count).collect();
-        let mut expected_sizes = vec![limit as usize; expected.len() / limit as usize];
-        if expected.len() % limit as usize != 0 {
-            expected_sizes.push(expected.len() % limit as usize);
-        }
+        let expected_sizes: Vec<usize> = expected
+            .chunks(limit as usize)
+            .map(<[String]>::len)
+            .collect();
         assert_eq!(sizes, expected_sizes, "page sizes at limit {limit}");
         assert_eq!(pages.last().and_then(|p| p.next_cursor.clone()), None);
     }
@@ -682,6 +682,28 @@ async fn an_account_update_changes_only_the_fields_it_names() {
 }
 
 #[tokio::test]
+async fn an_account_update_to_null_clears_website_and_description() {
+    let (running, engine, account) = start_sandbox("close").await;
+    let (_, created) = create_full_account(&engine, &account).await;
+    let id = id_of(&created);
+    assert!(created["website"].is_string() && created["description"].is_string());
+
+    let change = json!({"website": null, "description": null});
+    let updated = engine
+        .update(&account, "crm/accounts", &id, &change)
+        .await
+        .expect("update the account");
+    assert_eq!(updated["website"], Value::Null, "website was set to null");
+    assert_eq!(
+        updated["description"],
+        Value::Null,
+        "description was set to null"
+    );
+    let raw = raw_close(&running, &format!("/lead/{id}/")).await;
+    assert_eq!(raw["url"], Value::Null, "Close's url is cleared");
+}
+
+#[tokio::test]
 async fn a_deleted_account_is_not_found() {
     let (_running, engine, account) = start_sandbox("close").await;
     let (_, created) = create_full_account(&engine, &account).await;
@@ -797,6 +819,21 @@ async fn a_contact_update_changes_only_the_title() {
     assert_eq!(fetched["name"], "Ingrid Salo");
     assert_eq!(fetched["first_name"], "Ingrid");
     assert_eq!(fetched["last_name"], "Salo");
+}
+
+#[tokio::test]
+async fn a_contact_update_to_null_clears_the_title() {
+    let (_running, engine, account) = start_sandbox("close").await;
+    let (_, created) = create_full_contact(&engine, &account).await;
+    let id = id_of(&created);
+    assert_eq!(created["title"], "COO");
+
+    let updated = engine
+        .update(&account, "crm/contacts", &id, &json!({"title": null}))
+        .await
+        .expect("update the contact");
+    assert_eq!(updated["title"], Value::Null, "title was set to null");
+    assert_eq!(updated["name"], "Ingrid Salo");
 }
 
 #[tokio::test]

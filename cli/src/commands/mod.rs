@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod map;
 pub(crate) mod sandbox;
 pub(crate) mod unified;
 pub(crate) mod validate;

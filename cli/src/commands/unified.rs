@@ -11,31 +11,76 @@ use crate::args::{UnifiedArgs, UnifiedMethod};
 use crate::output;
 
 pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, Error> {
-    let engine = Engine::load(mappings)?;
-    let resource = format!("{}/{}", args.api, args.resource);
+    let mut builder = Engine::builder(mappings);
+    if args.record.is_some() {
+        builder = builder.record();
+    }
+    if let Some(recording) = &args.replay {
+        builder = builder.replay(recording);
+    }
+    let engine = builder.build()?;
     check_arguments(&args)?;
 
     // The sandbox handle must outlive the operation: dropping it stops the server.
-    let (account, _sandbox) = match &args.target.account {
-        Some(path) => (Account::from_file(path)?, None),
-        None => {
-            let integration = super::pick_integration(&engine, args.target.integration.as_deref())?;
+    let (account, _sandbox) = match (&args.target.account, args.target.sandbox) {
+        (Some(path), _) => (Account::from_file(path)?, None),
+        (None, true) => {
+            let integration = super::pick_integration(&engine, args.integration.as_deref())?;
             let running = super::start_sandbox(mappings, &integration.name, 0).await?;
             (
                 super::sandbox_account(&integration, &running.base_url()),
                 Some(running),
             )
         }
+        (None, false) if args.replay.is_some() => {
+            // Nothing is sent: any credential satisfies the integration's check.
+            let integration = super::pick_integration(&engine, args.integration.as_deref())?;
+            (
+                super::sandbox_account(&integration, "http://replay.invalid"),
+                None,
+            )
+        }
+        (None, false) => {
+            return Err(Error::new(
+                ErrorKind::Input,
+                "say where the operation goes: --account FILE, --sandbox, or --replay FILE",
+            ))
+        }
     };
 
+    let outcome = operate(&engine, &account, &args).await;
+    finish_tape(&engine, &args)?;
+    outcome
+}
+
+/// Writes the recording, or reports recorded requests nobody asked for.
+fn finish_tape(engine: &Engine, args: &UnifiedArgs) -> Result<(), Error> {
+    if let Some(path) = &args.record {
+        let count = engine.save_recording(path)?;
+        eprintln!("recorded {count} exchange(s) to {}", path.display());
+    }
+    if args.replay.is_some() {
+        for request in engine.unused_recordings() {
+            eprintln!("warning: recorded but never requested: {request}");
+        }
+    }
+    Ok(())
+}
+
+async fn operate(
+    engine: &Engine,
+    account: &Account,
+    args: &UnifiedArgs,
+) -> Result<ExitCode, Error> {
+    let resource = format!("{}/{}", args.api, args.resource);
     let remote_data = !args.no_remote_data;
     let id = args.id.as_deref().unwrap_or_default();
     let result = match args.method {
         UnifiedMethod::List if args.all => {
-            return stream_all(&engine, &account, &resource, &args).await
+            return stream_all(engine, account, &resource, args).await
         }
         UnifiedMethod::List => {
-            let mut call = engine.list(&account, &resource).remote_data(remote_data);
+            let mut call = engine.list(account, &resource).remote_data(remote_data);
             if let Some(limit) = args.limit {
                 call = call.limit(limit);
             }
@@ -49,22 +94,22 @@ pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, 
         }
         UnifiedMethod::Get => {
             engine
-                .get(&account, &resource, id)
+                .get(account, &resource, id)
                 .remote_data(remote_data)
                 .await?
         }
-        UnifiedMethod::Delete => engine.delete(&account, &resource, id).await?,
+        UnifiedMethod::Delete => engine.delete(account, &resource, id).await?,
         UnifiedMethod::Create => {
             let body = read_body(args.body.as_deref())?;
             engine
-                .create(&account, &resource, &body)
+                .create(account, &resource, &body)
                 .remote_data(remote_data)
                 .await?
         }
         UnifiedMethod::Update => {
             let body = read_body(args.body.as_deref())?;
             engine
-                .update(&account, &resource, id, &body)
+                .update(account, &resource, id, &body)
                 .remote_data(remote_data)
                 .await?
         }
@@ -123,7 +168,7 @@ fn filters(pairs: &[String]) -> Result<Vec<(String, String)>, Error> {
         .collect()
 }
 
-fn read_body(source: Option<&str>) -> Result<serde_json::Value, Error> {
+pub(crate) fn read_body(source: Option<&str>) -> Result<serde_json::Value, Error> {
     let source = source.unwrap_or("-");
     let text = if source == "-" {
         let mut text = String::new();
@@ -195,7 +240,7 @@ async fn stream_all(
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_error(error: std::io::Error) -> Error {
+pub(crate) fn write_error(error: std::io::Error) -> Error {
     // A reader that went away (`| head`) is not a failure of ours.
     if error.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);

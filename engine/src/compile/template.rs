@@ -2,8 +2,10 @@
 //!
 //! Every template is compiled into one environment when the definitions load and rendered by
 //! name afterwards. Bodies are YAML trees whose string leaves are templates; a leaf that is a
-//! single `{{ expression }}` keeps the value's JSON type, and keys whose value is undefined or
-//! none are left out, so a partial update sends only what the caller gave.
+//! single `{{ expression }}` keeps the value's JSON type, and keys whose value is undefined are
+//! left out, so a partial update sends only what the caller gave. A caller's explicit `null`
+//! is sent as null, which is how a field is cleared; `{{ x if condition }}` without an `else`
+//! is undefined when the condition fails, which is how a template leaves a key out.
 
 use std::collections::BTreeMap;
 
@@ -201,7 +203,7 @@ impl Templates {
         compiled.render(scope).map_err(render_error)
     }
 
-    /// Renders a typed leaf; `None` means undefined or none, which callers leave out.
+    /// Renders a typed leaf; `None` means undefined, which callers leave out.
     pub(crate) fn render_value(
         &self,
         template: &ValueTemplate,
@@ -215,7 +217,7 @@ impl Templates {
         Ok(captured
             .state()
             .lookup(RESULT)
-            .filter(|value| !value.is_undefined() && !value.is_none()))
+            .filter(|value| !value.is_undefined()))
     }
 
     /// Renders a body tree to JSON; `None` when the whole tree is undefined.
@@ -268,7 +270,7 @@ impl Templates {
         merge: &ValueTemplate,
         scope: &Scope,
     ) -> Result<(), Error> {
-        let Some(value) = self.render_value(merge, scope)? else {
+        let Some(value) = self.render_value(merge, scope)?.filter(|v| !v.is_none()) else {
             return Ok(());
         };
         match value_to_json(&value)? {
@@ -293,6 +295,9 @@ impl Templates {
         let Some(items) = self.render_value(list, scope)? else {
             return Ok(None);
         };
+        if items.is_none() {
+            return Ok(Some(serde_json::Value::Null));
+        }
         if items.kind() != ValueKind::Seq {
             return Err(Error::input(format!(
                 "expected a list to repeat over, got {}",
@@ -383,8 +388,12 @@ fn fail(message: String) -> Result<Value, minijinja::Error> {
     ))
 }
 
-/// `join_words(a, b, ...)`: the non-empty arguments joined by one space, or none.
+/// `join_words(a, b, ...)`: the non-empty arguments joined by one space; none when every
+/// given argument is empty or none, undefined when none was given at all.
 fn join_words(words: Rest<Value>) -> Value {
+    if words.iter().all(Value::is_undefined) {
+        return Value::UNDEFINED;
+    }
     let parts: Vec<String> = words
         .iter()
         .filter(|word| !word.is_undefined() && !word.is_none())

@@ -1,7 +1,9 @@
 //! Running a method: building the upstream request, injecting auth, sending it, and turning
 //! the answer into JSON or a typed error.
 
-use std::time::Instant;
+pub(crate) mod tape;
+
+use std::time::{Duration, Instant};
 
 use minijinja::Value;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
@@ -20,6 +22,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 pub(crate) struct Prepared {
     pub(crate) method: reqwest::Method,
     pub(crate) url: String,
+    /// The rendered path under the base URL, as recordings keep it.
+    pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<serde_json::Value>,
     headers: Vec<(String, String)>,
@@ -28,6 +32,13 @@ pub(crate) struct Prepared {
 /// A successful upstream answer, its body parsed once.
 pub(crate) struct Response {
     pub(crate) body: serde_json::Value,
+}
+
+/// An upstream answer before it is judged: from the network or from a recording.
+pub(crate) struct Raw {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Builds the template scope of one call.
@@ -83,6 +94,7 @@ pub(crate) fn prepare(
     Ok(Prepared {
         method: request.method.clone(),
         url,
+        path,
         query,
         body,
         headers,
@@ -129,15 +141,35 @@ fn query_pairs(rendered: Option<serde_json::Value>) -> Result<Vec<(String, Strin
     Ok(pairs)
 }
 
-/// Sends a prepared request with the account's auth and reads the answer.
+/// Sends a prepared request with the account's auth (or answers it from a recording) and
+/// reads the answer.
 pub(crate) async fn send(
     client: &reqwest::Client,
     templates: &Templates,
+    tape: &tape::Tape,
     integration: &Integration,
     account: &Account,
     prepared: Prepared,
 ) -> Result<Response> {
     check_credentials(integration, account)?;
+    let raw = match tape.answer(&prepared) {
+        Some(answer) => answer?,
+        None => {
+            let raw = transmit(client, templates, integration, account, &prepared).await?;
+            tape.capture(&prepared, &raw, account);
+            raw
+        }
+    };
+    interpret(integration, &prepared, raw)
+}
+
+async fn transmit(
+    client: &reqwest::Client,
+    templates: &Templates,
+    integration: &Integration,
+    account: &Account,
+    prepared: &Prepared,
+) -> Result<Raw> {
     let mut builder = client
         .request(prepared.method.clone(), &prepared.url)
         .header(ACCEPT, "application/json");
@@ -156,29 +188,43 @@ pub(crate) async fn send(
     let response = builder
         .send()
         .await
-        .map_err(|error| transport_error(&prepared, error))?;
-    let status = response.status();
+        .map_err(|error| transport_error(prepared, error))?;
+    let status = response.status().as_u16();
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<f64>().ok())
         .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(std::time::Duration::from_secs_f64);
-    let bytes = response
+        .map(Duration::from_secs_f64);
+    let body = response
         .bytes()
         .await
-        .map_err(|error| transport_error(&prepared, error))?;
+        .map_err(|error| transport_error(prepared, error))?
+        .to_vec();
     tracing::debug!(
         method = %prepared.method,
         url = %prepared.url,
-        status = status.as_u16(),
+        status,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "upstream answered"
     );
+    Ok(Raw {
+        status,
+        retry_after,
+        body,
+    })
+}
 
-    if !status.is_success() {
-        let error = upstream_error(integration, &prepared, status.as_u16(), &bytes);
+/// Judges an answer: an error status becomes a typed error, a success body is parsed.
+fn interpret(integration: &Integration, prepared: &Prepared, raw: Raw) -> Result<Response> {
+    let Raw {
+        status,
+        retry_after,
+        body: bytes,
+    } = raw;
+    if !(200..300).contains(&status) {
+        let error = upstream_error(integration, prepared, status, &bytes);
         return Err(match retry_after {
             Some(wait) => error.with_retry_after(wait),
             None => error,
@@ -191,13 +237,12 @@ pub(crate) async fn send(
             Error::new(
                 ErrorKind::Mapping,
                 format!(
-                    "{} {} answered {} with a body that is not JSON: {error}",
+                    "{} {} answered {status} with a body that is not JSON: {error}",
                     prepared.method,
-                    prepared.url,
-                    status.as_u16()
+                    path_of(&prepared.url),
                 ),
             )
-            .with_upstream(status.as_u16(), truncate(&bytes))
+            .with_upstream(status, truncate(&bytes))
         })?
     };
     Ok(Response { body })
