@@ -40,8 +40,28 @@ fn mappings() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../mappings"))
 }
 
+/// The bundled integration (the mappings hold one); the CLI's tests, like its sources, name
+/// no integration.
+fn integration() -> String {
+    let mut names: Vec<String> = std::fs::read_dir(mappings())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("integration.yaml").is_file())
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "these tests expect one bundled integration: {names:?}"
+    );
+    names.remove(0)
+}
+
 fn seed_ids(file: &str) -> Vec<String> {
-    let path = mappings().join("close/sandbox/seed").join(file);
+    let path = mappings()
+        .join(integration())
+        .join("sandbox/seed")
+        .join(file);
     let records: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     records
@@ -162,7 +182,7 @@ fn unknown_id_is_a_404_on_stderr_with_exit_code_1() {
         "crm",
         "accounts",
         "get",
-        "lead_doesnotexist",
+        "no-such-record",
         "--sandbox",
     ]);
     assert_eq!(output.status.code(), Some(1));
@@ -304,7 +324,10 @@ fn a_missing_environment_variable_in_the_account_file_is_named() {
     let account = dir.path().join("account.yaml");
     std::fs::write(
         &account,
-        "integration: close\ncredentials:\n  api_key: ${CROSSWALK_TEST_UNSET_KEY}\n",
+        format!(
+            "integration: {}\ncredentials:\n  api_key: ${{CROSSWALK_TEST_UNSET_KEY}}\n",
+            integration()
+        ),
     )
     .unwrap();
     let output = crosswalk()
@@ -356,8 +379,9 @@ fn validate_summarises_the_bundled_definitions() {
 #[test]
 fn validate_reports_every_located_problem() {
     let dir = tempfile::tempdir().unwrap();
-    copy_definitions(&mappings().join("close"), &dir.path().join("close"));
-    let accounts = dir.path().join("close/crm/accounts.yaml");
+    let name = integration();
+    copy_definitions(&mappings().join(&name), &dir.path().join(&name));
+    let accounts = dir.path().join(&name).join("crm/accounts.yaml");
     let text = std::fs::read_to_string(&accounts).unwrap();
     let broken = text
         .replace("website: url,", "website: url[,")
@@ -373,7 +397,7 @@ fn validate_reports_every_located_problem() {
         .unwrap()
         + 1;
     assert!(
-        stderr.contains(&format!("close/crm/accounts.yaml:{line}:")),
+        stderr.contains(&format!("{name}/crm/accounts.yaml:{line}:")),
         "{stderr}"
     );
     assert!(stderr.contains("did you mean `limit`?"), "{stderr}");
