@@ -358,18 +358,15 @@ impl Engine {
         &self,
         integration: &Integration,
         account: &Account,
+        method: &Method,
         prepared: Prepared,
     ) -> Result<execute::Response> {
-        let catalog = &self.inner.catalog;
-        execute::send(
-            &self.inner.client,
-            &catalog.templates,
-            &self.inner.tape,
-            integration,
-            account,
-            prepared,
-        )
-        .await
+        let context = execute::Context {
+            client: &self.inner.client,
+            templates: &self.inner.catalog.templates,
+            tape: &self.inner.tape,
+        };
+        execute::send(&context, integration, account, prepared, method.retry).await
     }
 }
 
@@ -591,7 +588,7 @@ impl ListPlan {
         }
         tracing::debug!(resource = %self.resource, offset, limit, "fetching a page");
         let prepared = execute::prepare(templates, integration, account, method, &scope, query)?;
-        let response = engine.send(integration, account, prepared).await?;
+        let response = engine.send(integration, account, method, prepared).await?;
 
         let page = from_json(&response.body);
         let result = map_page(
@@ -625,6 +622,7 @@ impl ListPlan {
         Ok(ListPage {
             result,
             next_cursor,
+            rate_limit: response.rate_limit,
         })
     }
 }
@@ -762,7 +760,7 @@ impl<'a> RecordCall<'a> {
         )?;
         let response = self
             .engine
-            .send(integration, self.account, prepared)
+            .send(integration, self.account, method, prepared)
             .await?;
 
         if self.method == MethodName::Delete {

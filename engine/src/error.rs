@@ -206,6 +206,27 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.inner.kind = kind;
+        self
+    }
+
+    /// Adds one key to the details object, keeping what is there.
+    pub(crate) fn add_detail(mut self, key: &str, value: serde_json::Value) -> Error {
+        if !self.inner.details.is_object() {
+            self.inner.details = serde_json::Value::Object(serde_json::Map::new());
+        }
+        if let serde_json::Value::Object(map) = &mut self.inner.details {
+            map.insert(key.to_owned(), value);
+        }
+        self
+    }
+
+    pub(crate) fn prefix_message(mut self, prefix: &str) -> Error {
+        self.inner.message.insert_str(0, prefix);
+        self
+    }
+
     pub(crate) fn with_source(
         mut self,
         source: impl std::error::Error + Send + Sync + 'static,

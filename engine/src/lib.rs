@@ -75,4 +75,5 @@ mod unified;
 pub use account::Account;
 pub use engine::{Engine, EngineBuilder, IntegrationInfo, ListCall, RecordCall, ResourceInfo};
 pub use error::{Diagnostic, Error, ErrorKind, Result, UpstreamResponse};
+pub use execute::pacing::RateLimit;
 pub use unified::ListPage;

@@ -5,6 +5,7 @@
 //! every expression and template, and reports every problem found, each at its place.
 
 pub(crate) mod model;
+mod policy;
 pub(crate) mod reader;
 pub(crate) mod yaml;
 
@@ -42,6 +43,8 @@ const INTEGRATION_KEYS: &[&str] = &[
     "pagination",
     "errors",
     "headers",
+    "rate_limit",
+    "retry",
 ];
 const RESOURCE_KEYS: &[&str] = &["description", "mapping", "methods"];
 const METHOD_KEYS: &[&str] = &[
@@ -52,6 +55,7 @@ const METHOD_KEYS: &[&str] = &[
     "mapping",
     "limit",
     "filters",
+    "retry",
 ];
 const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "body"];
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -192,6 +196,14 @@ fn read_integration(
         Some(node) => read_errors(reader, node),
         None => Some(None),
     };
+    let rate_limit = match fields.get("rate_limit") {
+        Some(node) => policy::read_rate_limit(reader, node),
+        None => Some(model::RateLimitPolicy::default()),
+    };
+    let retry = match fields.get("retry") {
+        Some(node) => policy::read_retry(reader, node),
+        None => Some(model::RetryPolicy::default()),
+    };
 
     let name = name?;
     let folder_name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -213,6 +225,8 @@ fn read_integration(
         headers: headers?,
         pagination: pagination?,
         error_message: error_message?,
+        rate_limit: rate_limit?,
+        retry: retry?,
         resources: IndexMap::new(),
     })
 }
@@ -450,6 +464,10 @@ fn read_method(
     if let Some(node) = fields.get("description") {
         reader.string(node, &fields.child("description"));
     }
+    let retry = match fields.get("retry") {
+        Some(node) => reader.boolean(node, &fields.child("retry")),
+        None => Some(false),
+    };
     let (default_limit, max_limit) = limit?;
     Some(Method {
         request: request?,
@@ -458,6 +476,7 @@ fn read_method(
         mapping: mapping?,
         default_limit,
         max_limit,
+        retry: retry?,
         filters: filters?,
     })
 }

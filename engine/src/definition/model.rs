@@ -18,6 +18,8 @@ pub(crate) struct Integration {
     pub(crate) pagination: Pagination,
     /// Extracts a readable message from an upstream error body.
     pub(crate) error_message: Option<Expression>,
+    pub(crate) rate_limit: RateLimitPolicy,
+    pub(crate) retry: RetryPolicy,
     /// Keyed by `<unified-api>/<resource>`, e.g. `crm/accounts`.
     pub(crate) resources: IndexMap<String, Resource>,
 }
@@ -172,6 +174,8 @@ pub(crate) struct Method {
     pub(crate) mapping: Option<Expression>,
     pub(crate) default_limit: Option<u64>,
     pub(crate) max_limit: Option<u64>,
+    /// Whether a failed attempt may be repeated although the HTTP method is not a safe one.
+    pub(crate) retry: bool,
     /// Unified filters this method honours, keyed as callers write them (`created_at[gte]`).
     pub(crate) filters: IndexMap<String, Filter>,
 }
@@ -187,4 +191,94 @@ pub(crate) struct HttpRequest {
     pub(crate) query: Option<BodyTemplate>,
     pub(crate) headers: Vec<(String, TextTemplate)>,
     pub(crate) body: Option<BodyTemplate>,
+}
+
+/// How the upstream says "slow down", and how long Crosswalk is willing to wait.
+#[derive(Clone)]
+pub(crate) struct RateLimitPolicy {
+    /// Statuses that mean "too many requests".
+    pub(crate) statuses: Vec<u16>,
+    /// Where a suggested wait may be found; every signal present is read and the longest wins.
+    pub(crate) waits: Vec<WaitSignal>,
+    /// A header of `key=value` pairs carrying `limit`, `remaining` and `reset`.
+    pub(crate) info_header: Option<String>,
+    /// A suggested wait longer than this fails at once as a rate-limited error.
+    pub(crate) max_wait: std::time::Duration,
+    /// Attempts in all, the first included.
+    pub(crate) attempts: u32,
+    /// Used when the upstream gives no signal at all.
+    pub(crate) backoff: Backoff,
+}
+
+#[derive(Clone)]
+pub(crate) enum WaitSignal {
+    /// Seconds (integer or decimal) or an HTTP date.
+    Header(String),
+    /// One key of a `key=value, key=value` header, in seconds.
+    HeaderField(String, String),
+    /// A JMESPath expression over the JSON error body giving seconds (number or string).
+    Body(Expression),
+}
+
+/// Which failures are worth another attempt.
+#[derive(Clone)]
+pub(crate) struct RetryPolicy {
+    pub(crate) statuses: Vec<u16>,
+    pub(crate) attempts: u32,
+    pub(crate) max_elapsed: std::time::Duration,
+    pub(crate) backoff: Backoff,
+    /// HTTP methods retried by default; other methods only where a method says `retry: true`.
+    pub(crate) methods: Vec<String>,
+}
+
+/// Exponential backoff with full jitter, bounded.
+#[derive(Clone, Copy)]
+pub(crate) struct Backoff {
+    pub(crate) initial: std::time::Duration,
+    pub(crate) max: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            statuses: vec![502, 503, 504],
+            attempts: 3,
+            max_elapsed: std::time::Duration::from_secs(60),
+            backoff: Backoff::default(),
+            methods: vec!["GET".into(), "HEAD".into(), "OPTIONS".into()],
+        }
+    }
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> RateLimitPolicy {
+        RateLimitPolicy {
+            statuses: vec![429],
+            waits: vec![WaitSignal::Header("retry-after".into())],
+            info_header: None,
+            max_wait: std::time::Duration::from_secs(60),
+            attempts: 5,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            initial: std::time::Duration::from_millis(500),
+            max: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `attempt + 1`: a random share of the exponential ceiling.
+    pub(crate) fn wait(&self, attempt: u32) -> std::time::Duration {
+        let ceiling = self
+            .initial
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.max);
+        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
 }

@@ -145,6 +145,34 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub(crate) fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match &node.value {
+            NodeValue::Scalar(text, ScalarStyle::Plain) if text == "true" => Some(true),
+            NodeValue::Scalar(text, ScalarStyle::Plain) if text == "false" => Some(false),
+            _ => {
+                self.report(node.position, path, "expected true or false", None);
+                None
+            }
+        }
+    }
+
+    /// A duration written in seconds, whole or decimal.
+    pub(crate) fn seconds(&mut self, node: &Node, path: &str) -> Option<std::time::Duration> {
+        let parsed = match &node.value {
+            NodeValue::Scalar(text, ScalarStyle::Plain) => text.parse::<f64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+                Some(std::time::Duration::from_secs_f64(seconds))
+            }
+            _ => {
+                self.report(node.position, path, "expected a number of seconds", None);
+                None
+            }
+        }
+    }
+
     pub(crate) fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
         let NodeValue::Sequence(items) = &node.value else {
             let message = format!("expected a list of strings, found {}", node.kind_name());

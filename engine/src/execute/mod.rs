@@ -1,6 +1,7 @@
 //! Running a method: building the upstream request, injecting auth, sending it, and turning
 //! the answer into JSON or a typed error.
 
+pub(crate) mod pacing;
 pub(crate) mod tape;
 
 use std::time::{Duration, Instant};
@@ -32,13 +33,23 @@ pub(crate) struct Prepared {
 /// A successful upstream answer, its body parsed once.
 pub(crate) struct Response {
     pub(crate) body: serde_json::Value,
+    /// What the upstream said about its rate limit, when it said anything.
+    pub(crate) rate_limit: Option<pacing::RateLimit>,
 }
 
 /// An upstream answer before it is judged: from the network or from a recording.
 pub(crate) struct Raw {
     pub(crate) status: u16,
-    pub(crate) retry_after: Option<Duration>,
+    /// Response headers, names in lowercase.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+}
+
+/// What one call needs besides the request: the shared client, templates and tape.
+pub(crate) struct Context<'a> {
+    pub(crate) client: &'a reqwest::Client,
+    pub(crate) templates: &'a Templates,
+    pub(crate) tape: &'a tape::Tape,
 }
 
 /// Builds the template scope of one call.
@@ -141,42 +152,104 @@ fn query_pairs(rendered: Option<serde_json::Value>) -> Result<Vec<(String, Strin
     Ok(pairs)
 }
 
-/// Sends a prepared request with the account's auth (or answers it from a recording) and
-/// reads the answer.
+/// Sends a prepared request with the account's auth (or answers it from a recording), waits
+/// out rate limits and retries transient failures as the integration declares, and reads the
+/// answer. `retry_writes` marks a method whose writes are safe to repeat.
 pub(crate) async fn send(
-    client: &reqwest::Client,
-    templates: &Templates,
-    tape: &tape::Tape,
+    context: &Context<'_>,
     integration: &Integration,
     account: &Account,
     prepared: Prepared,
+    retry_writes: bool,
 ) -> Result<Response> {
     check_credentials(integration, account)?;
-    let raw = match tape.answer(&prepared) {
-        Some(answer) => answer?,
-        None => {
-            let raw = transmit(client, templates, integration, account, &prepared).await?;
-            tape.capture(&prepared, &raw, account);
-            raw
+    let rate_limit = &integration.rate_limit;
+    let retry = &integration.retry;
+    let retryable = retry_writes || retry.methods.iter().any(|m| m == prepared.method.as_str());
+    let replaying = matches!(context.tape, tape::Tape::Replay(_));
+    let started = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let outcome = match context.tape.answer(&prepared) {
+            Some(answer) => answer,
+            None => {
+                let sent = transmit(context, integration, account, &prepared).await;
+                if let Ok(raw) = &sent {
+                    context.tape.capture(&prepared, raw, account);
+                }
+                sent
+            }
+        };
+
+        let wait = match &outcome {
+            Ok(raw) if rate_limit.statuses.contains(&raw.status) => {
+                let suggested = pacing::suggested_wait(raw, rate_limit);
+                if let Some(wait) = suggested.filter(|wait| *wait > rate_limit.max_wait) {
+                    let error = interpret(integration, &prepared, outcome?, rate_limit)
+                        .err()
+                        .unwrap_or_else(|| Error::new(ErrorKind::RateLimited, "rate limited"));
+                    return Err(finish(error.with_retry_after(wait), attempt, started));
+                }
+                (attempt < rate_limit.attempts)
+                    .then(|| suggested.unwrap_or_else(|| rate_limit.backoff.wait(attempt)))
+            }
+            Ok(raw) if retry.statuses.contains(&raw.status) && retryable => {
+                (attempt < retry.attempts).then(|| retry.backoff.wait(attempt))
+            }
+            Err(error) if error.kind() == ErrorKind::Transport && retryable => {
+                (attempt < retry.attempts).then(|| retry.backoff.wait(attempt))
+            }
+            _ => None,
+        };
+        let within_budget = |wait: &Duration| started.elapsed() + *wait <= retry.max_elapsed;
+        match wait.filter(within_budget) {
+            Some(wait) => {
+                tracing::debug!(
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    status = outcome.as_ref().ok().map(|raw| raw.status),
+                    "waiting before another attempt"
+                );
+                if !replaying {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            None => {
+                let result =
+                    outcome.and_then(|raw| interpret(integration, &prepared, raw, rate_limit));
+                return result.map_err(|error| finish(error, attempt, started));
+            }
         }
-    };
-    interpret(integration, &prepared, raw)
+    }
+}
+
+/// Adds the attempt count and time spent to an error that took more than one attempt.
+fn finish(error: Error, attempts: u32, started: Instant) -> Error {
+    if attempts <= 1 {
+        return error;
+    }
+    let elapsed = started.elapsed().as_millis() as u64;
+    error
+        .add_detail("attempts", attempts.into())
+        .add_detail("elapsed_ms", elapsed.into())
+        .prefix_message(&format!("after {attempts} attempts: "))
 }
 
 async fn transmit(
-    client: &reqwest::Client,
-    templates: &Templates,
+    context: &Context<'_>,
     integration: &Integration,
     account: &Account,
     prepared: &Prepared,
 ) -> Result<Raw> {
-    let mut builder = client
+    let mut builder = context
+        .client
         .request(prepared.method.clone(), &prepared.url)
         .header(ACCEPT, "application/json");
     if !prepared.query.is_empty() {
         builder = builder.query(&prepared.query);
     }
-    builder = builder.headers(auth_headers(templates, integration, account)?);
+    builder = builder.headers(auth_headers(context.templates, integration, account)?);
     for (name, value) in &prepared.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -190,13 +263,13 @@ async fn transmit(
         .await
         .map_err(|error| transport_error(prepared, error))?;
     let status = response.status().as_u16();
-    let retry_after = response
+    let headers = response
         .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(Duration::from_secs_f64);
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
     let body = response
         .bytes()
         .await
@@ -211,25 +284,31 @@ async fn transmit(
     );
     Ok(Raw {
         status,
-        retry_after,
+        headers,
         body,
     })
 }
 
 /// Judges an answer: an error status becomes a typed error, a success body is parsed.
-fn interpret(integration: &Integration, prepared: &Prepared, raw: Raw) -> Result<Response> {
-    let Raw {
-        status,
-        retry_after,
-        body: bytes,
-    } = raw;
+fn interpret(
+    integration: &Integration,
+    prepared: &Prepared,
+    raw: Raw,
+    rate_limit: &crate::definition::model::RateLimitPolicy,
+) -> Result<Response> {
+    let info = pacing::rate_limit_info(&raw, rate_limit);
+    let status = raw.status;
     if !(200..300).contains(&status) {
-        let error = upstream_error(integration, prepared, status, &bytes);
-        return Err(match retry_after {
-            Some(wait) => error.with_retry_after(wait),
-            None => error,
-        });
+        let mut error = upstream_error(integration, prepared, status, &raw.body);
+        if rate_limit.statuses.contains(&status) {
+            error = error.with_kind(ErrorKind::RateLimited);
+            if let Some(wait) = pacing::suggested_wait(&raw, rate_limit) {
+                error = error.with_retry_after(wait);
+            }
+        }
+        return Err(error);
     }
+    let bytes = raw.body;
     let body = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
@@ -245,7 +324,10 @@ fn interpret(integration: &Integration, prepared: &Prepared, raw: Raw) -> Result
             .with_upstream(status, truncate(&bytes))
         })?
     };
-    Ok(Response { body })
+    Ok(Response {
+        body,
+        rate_limit: info,
+    })
 }
 
 fn check_credentials(integration: &Integration, account: &Account) -> Result<()> {

@@ -7,7 +7,6 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +17,14 @@ use super::{Prepared, Raw};
 
 const FORMAT: u32 = 1;
 const REDACTED: &str = "<redacted>";
+/// Response headers never written to a recording.
+const PRIVATE_HEADERS: &[&str] = &[
+    "set-cookie",
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+];
 /// JSON keys whose values are secrets wherever they appear.
 const SECRET_KEYS: &[&str] = &[
     "access_token",
@@ -49,8 +56,9 @@ struct RecordedRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RecordedResponse {
     status: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    retry_after_seconds: Option<f64>,
+    /// Response headers, except those that carry credentials or cookies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<(String, String)>,
     /// The body as JSON when it parsed, else as text under `body_text`.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     body: serde_json::Value,
@@ -173,7 +181,14 @@ impl Tape {
             request: RecordedRequest::from_prepared(prepared),
             response: RecordedResponse {
                 status: raw.status,
-                retry_after_seconds: raw.retry_after.map(|wait| wait.as_secs_f64()),
+                headers: raw
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| {
+                        !PRIVATE_HEADERS.contains(&name.to_ascii_lowercase().as_str())
+                    })
+                    .cloned()
+                    .collect(),
                 body_text: parsed.is_none().then(|| text.into_owned()),
                 body: parsed.unwrap_or(serde_json::Value::Null),
             },
@@ -268,7 +283,7 @@ impl Replayer {
         };
         Ok(Raw {
             status: response.status,
-            retry_after: response.retry_after_seconds.map(Duration::from_secs_f64),
+            headers: response.headers.clone(),
             body,
         })
     }

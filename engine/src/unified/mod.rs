@@ -10,6 +10,8 @@ pub struct ListPage {
     /// Pass back to [`ListCall::cursor`](crate::ListCall::cursor) for the next page; `None`
     /// on the last page.
     pub next_cursor: Option<String>,
+    /// The upstream's rate-limit state after this page, when it reported one.
+    pub rate_limit: Option<crate::RateLimit>,
 }
 
 impl ListPage {
