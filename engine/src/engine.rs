@@ -1,5 +1,6 @@
 //! The public entry point: an [`Engine`] built from a mappings folder, and its operations.
 
+use std::collections::HashSet;
 use std::future::{Future, IntoFuture};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -11,13 +12,11 @@ use jmespath::Rcvar;
 
 use crate::account::Account;
 use crate::compile::expression::from_json;
-use crate::definition::model::{
-    Integration, Method, MethodName, PaginationKind, RecordPath, Resource,
-};
+use crate::definition::model::{Integration, Method, MethodName, ParamsIn, RecordPath, Resource};
 use crate::definition::{self, Catalog};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::tape::Tape;
-use crate::execute::{self, Prepared};
+use crate::execute::{self, paging, Prepared};
 use crate::unified::cursor::{Binding, PageState};
 use crate::unified::ListPage;
 
@@ -440,33 +439,22 @@ impl<'a> ListCall<'a> {
             (Ok(plan), Some(cursor)) => plan.binding().decode(cursor).map(Some),
             _ => Ok(None),
         };
-        let start = plan.and_then(|plan| first.map(|state| (plan, state)));
-        let max_pages = engine.inner.max_pages;
-        let pages = stream::try_unfold(
-            (start.map(Some), engine, account, 0u64),
-            move |(state, engine, account, fetched)| async move {
-                let (plan, cursor) = match state {
-                    Err(error) => return Err(error),
-                    Ok(None) => return Ok(None),
-                    Ok(Some(pair)) => pair,
-                };
-                if fetched >= max_pages {
-                    return Err(Error::input(format!(
-                        "stopped after {max_pages} pages of {}: the upstream kept signalling more",
-                        plan.resource
-                    )));
-                }
-                let page = plan.fetch(&engine, &account, cursor).await?;
-                let next = match &page.next_cursor {
-                    Some(token) => Some((plan.clone(), Some(plan.binding().decode(token)?))),
-                    None => None,
-                };
-                Ok(Some((
-                    page.result,
-                    (Ok(next), engine, account, fetched + 1),
-                )))
-            },
-        );
+        let walk = plan.and_then(|plan| {
+            first.map(|state| Walk {
+                plan,
+                engine,
+                account,
+                next: Some(state),
+                seen: HashSet::new(),
+                fetched: 0,
+            })
+        });
+        let pages = stream::try_unfold(walk.map(Some), |walk| async move {
+            match walk? {
+                Some(walk) => walk.step().await,
+                None => Ok(None),
+            }
+        });
         pages
             .map(|page: Result<Vec<serde_json::Value>>| match page {
                 Ok(records) => stream::iter(records.into_iter().map(Ok).collect::<Vec<_>>()),
@@ -482,6 +470,51 @@ impl<'a> IntoFuture for ListCall<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.page())
+    }
+}
+
+/// The progress of a stream over every page.
+struct Walk {
+    plan: ListPlan,
+    engine: Engine,
+    account: Account,
+    /// The next page to fetch (`Some(None)` is the first page); `None` once the end is reached.
+    next: Option<Option<PageState>>,
+    /// Every page fetched so far, to refuse an upstream that sends us back to one.
+    seen: HashSet<PageState>,
+    fetched: u64,
+}
+
+impl Walk {
+    async fn step(mut self) -> Result<Option<(Vec<serde_json::Value>, Result<Option<Walk>>)>> {
+        let Some(state) = self.next.take() else {
+            return Ok(None);
+        };
+        let max_pages = self.engine.inner.max_pages;
+        if self.fetched >= max_pages {
+            return Err(Error::input(format!(
+                "stopped after {max_pages} pages of {}: the upstream kept signalling more",
+                self.plan.resource
+            )));
+        }
+        if let Some(state) = &state {
+            if !self.seen.insert(state.clone()) {
+                return Err(Error::new(
+                    ErrorKind::Mapping,
+                    format!(
+                        "the upstream sent {} back to a page it had already sent; stopping instead of looping",
+                        self.plan.resource
+                    ),
+                ));
+            }
+        }
+        let page = self.plan.fetch(&self.engine, &self.account, state).await?;
+        self.fetched += 1;
+        self.next = match &page.next_cursor {
+            Some(token) => Some(Some(self.plan.binding().decode(token)?)),
+            None => None,
+        };
+        Ok(Some((page.result, Ok(Some(self)))))
     }
 }
 
@@ -504,7 +537,10 @@ impl ListPlan {
         remote_data: bool,
     ) -> Result<ListPlan> {
         let (integration, _, method) = engine.resolve(account, resource, MethodName::List)?;
-        let pagination = &integration.pagination;
+        let pagination = method
+            .pagination
+            .as_ref()
+            .unwrap_or(&integration.pagination);
         let max = method.max_limit.unwrap_or(pagination.max_limit);
         let default = method
             .default_limit
@@ -561,8 +597,13 @@ impl ListPlan {
     ) -> Result<ListPage> {
         let (integration, resource, method) =
             engine.resolve(account, &self.resource, MethodName::List)?;
+        let pagination = method
+            .pagination
+            .as_ref()
+            .unwrap_or(&integration.pagination);
         let templates = &engine.inner.catalog.templates;
         let scope = execute::scope(account, None, None, &self.filters);
+        let state = state.unwrap_or_else(|| paging::first(pagination, self.limit));
 
         let mut query = Vec::new();
         for (name, value) in &self.filters {
@@ -574,20 +615,16 @@ impl ListPlan {
                 value,
             )?);
         }
-        let (offset, limit) = match state {
-            Some(PageState::Offset { o, l }) => (o, l),
-            None => (0, self.limit),
-        };
-        if let PaginationKind::Offset {
-            offset_param,
-            limit_param,
-        } = &integration.pagination.kind
-        {
-            query.push((offset_param.clone(), offset.to_string()));
-            query.push((limit_param.clone(), limit.to_string()));
+        let mut prepared =
+            execute::prepare(templates, integration, account, method, &scope, query)?;
+        let page_params = paging::params(pagination, &state)?;
+        let base = execute::base_url(integration, account).to_owned();
+        match &page_params.link {
+            Some(link) => prepared.follow_link(&base, link),
+            None => prepared
+                .add_page_params(page_params.params, pagination.params_in == ParamsIn::Body)?,
         }
-        tracing::debug!(resource = %self.resource, offset, limit, "fetching a page");
-        let prepared = execute::prepare(templates, integration, account, method, &scope, query)?;
+        tracing::debug!(resource = %self.resource, page = ?state, "fetching a page");
         let response = engine.send(integration, account, method, prepared).await?;
 
         let page = from_json(&response.body);
@@ -599,29 +636,17 @@ impl ListPlan {
             &page,
             self.remote_data,
         )?;
-
-        let has_more = match &integration.pagination.has_more {
-            Some(expression) => expression.search(&page)?.is_truthy(),
-            None => false,
+        let answer = paging::Answer {
+            page: &page,
+            headers: &response.headers,
+            records: result.len(),
+            url: &response.url,
+            base: &base,
         };
-        let next_cursor = match (&integration.pagination.kind, has_more) {
-            (PaginationKind::Offset { .. }, true) => {
-                // An empty page that still says "more" advances by the page size.
-                let advance = if result.is_empty() {
-                    limit
-                } else {
-                    result.len() as u64
-                };
-                Some(self.binding().encode(PageState::Offset {
-                    o: offset + advance,
-                    l: limit,
-                }))
-            }
-            _ => None,
-        };
+        let next = paging::next(pagination, &state, &answer)?;
         Ok(ListPage {
             result,
-            next_cursor,
+            next_cursor: next.map(|next| self.binding().encode(next)),
             rate_limit: response.rate_limit,
         })
     }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use self::model::{
-    Auth, HttpRequest, Integration, Method, MethodName, Pagination, PaginationKind, RecordPath,
-    Resource,
+    Auth, HttpRequest, Integration, LinkSource, Method, MethodName, Pagination, PaginationKind,
+    ParamsIn, RecordPath, Resource,
 };
 use self::reader::{Fields, Reader};
 use crate::compile::template::{BodyTemplate, Templates, TextKind};
@@ -56,6 +56,7 @@ const METHOD_KEYS: &[&str] = &[
     "limit",
     "filters",
     "retry",
+    "pagination",
 ];
 const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "body"];
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -116,6 +117,10 @@ fn load_integration(
     let mut reader = Reader::new(&shown, &source, diagnostics);
     let integration = read_integration(&mut reader, templates, folder);
 
+    let base_pagination = integration
+        .as_ref()
+        .map(|integration| integration.pagination.clone())
+        .unwrap_or_default();
     let mut resources = IndexMap::new();
     for (api, file) in resource_files(folder)? {
         let (shown, source) = read(root, &file)?;
@@ -124,7 +129,7 @@ fn load_integration(
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(resource) = read_resource(&mut reader, templates) {
+        if let Some(resource) = read_resource(&mut reader, templates, &base_pagination) {
             resources.insert(format!("{api}/{name}"), resource);
         }
     }
@@ -189,7 +194,7 @@ fn read_integration(
         None => Some(Vec::new()),
     };
     let pagination = match fields.get("pagination") {
-        Some(node) => read_pagination(reader, node, "pagination"),
+        Some(node) => read_pagination(reader, node, "pagination", &Pagination::default()),
         None => Some(Pagination::default()),
     };
     let error_message = match fields.get("errors") {
@@ -313,38 +318,113 @@ fn read_headers(
     ok.then_some(headers)
 }
 
-fn read_pagination(reader: &mut Reader<'_>, node: &Node, path: &str) -> Option<Pagination> {
-    let fields = reader.mapping(
-        node,
-        path,
-        &[
-            "kind",
-            "offset_param",
-            "limit_param",
-            "has_more",
-            "records",
-            "default_limit",
-            "max_limit",
-        ],
-    )?;
+const PAGINATION_KEYS: &[&str] = &[
+    "kind",
+    "offset_param",
+    "page_param",
+    "first_page",
+    "cursor_param",
+    "next_cursor",
+    "next_link",
+    "limit_param",
+    "params_in",
+    "has_more",
+    "records",
+    "default_limit",
+    "max_limit",
+];
+const PAGINATION_KINDS: &[&str] = &["none", "offset", "page", "cursor", "next_link"];
+
+/// Reads a pagination block; keys it leaves out keep the values of `base`.
+fn read_pagination(
+    reader: &mut Reader<'_>,
+    node: &Node,
+    path: &str,
+    base: &Pagination,
+) -> Option<Pagination> {
+    let fields = reader.mapping(node, path, PAGINATION_KEYS)?;
+    let mut pagination = base.clone();
     let kind = match fields.get("kind") {
-        Some(node) => reader.choice(node, &fields.child("kind"), &["none", "offset"])?,
+        Some(node) => reader.choice(node, &fields.child("kind"), PAGINATION_KINDS)?,
         None => "offset".to_owned(),
     };
-    let mut pagination = Pagination::default();
     let text = |reader: &mut Reader<'_>, key: &str, default: &str| match fields.get(key) {
         Some(node) => reader.string(node, &fields.child(key)),
         None => Some(default.to_owned()),
     };
-    let offset_param = text(reader, "offset_param", "offset");
-    let limit_param = text(reader, "limit_param", "limit");
+    let limit_param = text(reader, "limit_param", "limit")?;
     pagination.kind = match kind.as_str() {
         "none" => PaginationKind::None,
-        _ => PaginationKind::Offset {
-            offset_param: offset_param?,
-            limit_param: limit_param?,
+        "offset" => PaginationKind::Offset {
+            offset_param: text(reader, "offset_param", "offset")?,
+            limit_param,
         },
+        "page" => PaginationKind::Page {
+            page_param: text(reader, "page_param", "page")?,
+            limit_param,
+            first_page: match fields.get("first_page") {
+                Some(node) => reader.integer(node, &fields.child("first_page"), 0)?,
+                None => 1,
+            },
+        },
+        "cursor" => {
+            let Some(node) = fields.get("next_cursor") else {
+                reader.missing(
+                    &fields,
+                    "next_cursor",
+                    "where each answer holds the next cursor",
+                );
+                return None;
+            };
+            PaginationKind::Cursor {
+                cursor_param: text(reader, "cursor_param", "cursor")?,
+                limit_param,
+                next_cursor: reader.expression(node, &fields.child("next_cursor"))?,
+            }
+        }
+        _ => {
+            let Some(node) = fields.get("next_link") else {
+                reader.missing(
+                    &fields,
+                    "next_link",
+                    "`header: Link` or `body: <expression>`",
+                );
+                return None;
+            };
+            let link_path = fields.child("next_link");
+            let link = reader.mapping(node, &link_path, &["header", "body"])?;
+            let source = match (link.get("header"), link.get("body")) {
+                (Some(header), None) => {
+                    LinkSource::Header(reader.string(header, &link.child("header"))?)
+                }
+                (None, Some(body)) => {
+                    LinkSource::Body(reader.expression(body, &link.child("body"))?)
+                }
+                _ => {
+                    reader.report(
+                        link.position,
+                        &link_path,
+                        "give either `header` or `body`",
+                        None,
+                    );
+                    return None;
+                }
+            };
+            PaginationKind::NextLink {
+                source,
+                limit_param,
+            }
+        }
     };
+    if let Some(node) = fields.get("params_in") {
+        pagination.params_in = match reader
+            .choice(node, &fields.child("params_in"), &["query", "body"])?
+            .as_str()
+        {
+            "body" => ParamsIn::Body,
+            _ => ParamsIn::Query,
+        };
+    }
     if let Some(node) = fields.get("has_more") {
         pagination.has_more = Some(reader.expression(node, &fields.child("has_more"))?);
     }
@@ -385,7 +465,11 @@ fn read_errors(
     }
 }
 
-fn read_resource(reader: &mut Reader<'_>, templates: &mut Templates) -> Option<Resource> {
+fn read_resource(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    base_pagination: &Pagination,
+) -> Option<Resource> {
     let root = reader.parse()?;
     let fields = reader.mapping(&root, "", RESOURCE_KEYS)?;
     let description = fields
@@ -410,7 +494,7 @@ fn read_resource(reader: &mut Reader<'_>, templates: &mut Templates) -> Option<R
             continue;
         };
         let path = method_fields.child(key);
-        match read_method(reader, templates, node, &path) {
+        match read_method(reader, templates, node, &path, base_pagination) {
             Some(method) => {
                 methods.insert(method_name, method);
             }
@@ -436,6 +520,7 @@ fn read_method(
     templates: &mut Templates,
     node: &Node,
     path: &str,
+    base_pagination: &Pagination,
 ) -> Option<Method> {
     let fields = reader.mapping(node, path, METHOD_KEYS)?;
     let request = required(reader, &fields, "request", "the upstream request")
@@ -468,6 +553,13 @@ fn read_method(
         Some(node) => reader.boolean(node, &fields.child("retry")),
         None => Some(false),
     };
+    // A method's pagination starts from the integration's and changes what it names.
+    let pagination = match fields.get("pagination") {
+        Some(node) => {
+            read_pagination(reader, node, &fields.child("pagination"), base_pagination).map(Some)
+        }
+        None => Some(None),
+    };
     let (default_limit, max_limit) = limit?;
     Some(Method {
         request: request?,
@@ -477,6 +569,7 @@ fn read_method(
         default_limit,
         max_limit,
         retry: retry?,
+        pagination: pagination?,
         filters: filters?,
     })
 }

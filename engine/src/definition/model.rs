@@ -40,16 +40,49 @@ pub(crate) enum Auth {
 pub(crate) enum PaginationKind {
     /// One request returns everything.
     None,
-    /// `offset`/`limit` query parameters with a has-more flag in the body.
+    /// An offset and a page size, with a has-more flag in the body.
     Offset {
         offset_param: String,
+        limit_param: String,
+    },
+    /// A page number and a page size, with a has-more flag in the body.
+    Page {
+        page_param: String,
+        limit_param: String,
+        first_page: u64,
+    },
+    /// An opaque upstream cursor read from each answer and sent with the next request; a
+    /// missing, null or empty cursor ends the list.
+    Cursor {
+        cursor_param: String,
+        limit_param: String,
+        next_cursor: Expression,
+    },
+    /// A link to the next page, in a `Link` header (`rel="next"`) or in the body; absolute or
+    /// relative, it must stay under the base URL.
+    NextLink {
+        source: LinkSource,
         limit_param: String,
     },
 }
 
 #[derive(Clone)]
+pub(crate) enum LinkSource {
+    Header(String),
+    Body(Expression),
+}
+
+/// Where the engine puts paging parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamsIn {
+    Query,
+    Body,
+}
+
+#[derive(Clone)]
 pub(crate) struct Pagination {
     pub(crate) kind: PaginationKind,
+    pub(crate) params_in: ParamsIn,
     /// True when more pages follow; a missing or null flag means the last page.
     pub(crate) has_more: Option<Expression>,
     /// Where a list response keeps its records.
@@ -62,6 +95,7 @@ impl Default for Pagination {
     fn default() -> Pagination {
         Pagination {
             kind: PaginationKind::None,
+            params_in: ParamsIn::Query,
             has_more: None,
             records: RecordPath::root(),
             default_limit: 100,
@@ -174,6 +208,8 @@ pub(crate) struct Method {
     pub(crate) mapping: Option<Expression>,
     pub(crate) default_limit: Option<u64>,
     pub(crate) max_limit: Option<u64>,
+    /// Overrides the integration's pagination for this method.
+    pub(crate) pagination: Option<Pagination>,
     /// Whether a failed attempt may be repeated although the HTTP method is not a safe one.
     pub(crate) retry: bool,
     /// Unified filters this method honours, keyed as callers write them (`created_at[gte]`).

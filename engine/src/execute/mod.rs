@@ -2,6 +2,7 @@
 //! the answer into JSON or a typed error.
 
 pub(crate) mod pacing;
+pub(crate) mod paging;
 pub(crate) mod tape;
 
 use std::time::{Duration, Instant};
@@ -35,6 +36,10 @@ pub(crate) struct Response {
     pub(crate) body: serde_json::Value,
     /// What the upstream said about its rate limit, when it said anything.
     pub(crate) rate_limit: Option<pacing::RateLimit>,
+    /// Response headers, names in lowercase.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The URL the request went to.
+    pub(crate) url: String,
 }
 
 /// An upstream answer before it is judged: from the network or from a recording.
@@ -84,7 +89,7 @@ pub(crate) fn prepare(
     extra_query: Vec<(String, String)>,
 ) -> Result<Prepared> {
     let request = &method.request;
-    let base = account.base_url().unwrap_or(&integration.base_url);
+    let base = base_url(integration, account);
     let path = templates.render_text(&request.path, scope)?;
     let url = format!("{}{}", base.trim_end_matches('/'), path);
 
@@ -110,6 +115,61 @@ pub(crate) fn prepare(
         body,
         headers,
     })
+}
+
+impl Prepared {
+    /// Adds paging parameters: to the query, or to the top of a JSON body.
+    pub(crate) fn add_page_params(
+        &mut self,
+        params: Vec<(String, serde_json::Value)>,
+        in_body: bool,
+    ) -> Result<()> {
+        if !in_body {
+            self.query
+                .extend(params.into_iter().map(|(key, value)| match value {
+                    serde_json::Value::String(text) => (key, text),
+                    other => (key, other.to_string()),
+                }));
+            return Ok(());
+        }
+        let body = self
+            .body
+            .get_or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        let serde_json::Value::Object(map) = body else {
+            return Err(Error::new(
+                ErrorKind::Definition,
+                "paging parameters go in the body, but the body is not an object",
+            ));
+        };
+        map.extend(params);
+        Ok(())
+    }
+
+    /// Points the request at a next link under the base URL, whose query replaces the
+    /// method's own.
+    pub(crate) fn follow_link(&mut self, base: &str, link: &str) {
+        let (path, query) = link.split_once('?').unwrap_or((link, ""));
+        self.path = path.to_owned();
+        self.url = format!("{}{}", base.trim_end_matches('/'), path);
+        self.query = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let decode = |text: &str| {
+                    percent_encoding::percent_decode_str(&text.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                (decode(key), decode(value))
+            })
+            .collect();
+    }
+}
+
+/// The base URL a call goes to: the account's override, or the integration's.
+pub(crate) fn base_url<'a>(integration: &'a Integration, account: &'a Account) -> &'a str {
+    account.base_url().unwrap_or(&integration.base_url)
 }
 
 /// Renders a filter's query parameters.
@@ -308,11 +368,11 @@ fn interpret(
         }
         return Err(error);
     }
-    let bytes = raw.body;
+    let bytes = &raw.body;
     let body = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_slice(&bytes).map_err(|error| {
+        serde_json::from_slice(bytes).map_err(|error| {
             Error::new(
                 ErrorKind::Mapping,
                 format!(
@@ -321,12 +381,14 @@ fn interpret(
                     path_of(&prepared.url),
                 ),
             )
-            .with_upstream(status, truncate(&bytes))
+            .with_upstream(status, truncate(bytes))
         })?
     };
     Ok(Response {
         body,
         rate_limit: info,
+        headers: raw.headers,
+        url: prepared.url.clone(),
     })
 }
 

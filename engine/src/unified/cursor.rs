@@ -15,11 +15,17 @@ use crate::error::{Error, Result};
 const VERSION: u8 = 1;
 
 /// Paging state inside a cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub(crate) enum PageState {
     /// Offset paging: the next offset and the page size.
     Offset { o: u64, l: u64 },
+    /// Page-number paging: the next page and the page size.
+    Page { p: u64, l: u64 },
+    /// An upstream cursor (empty before the first page) and the page size.
+    Cursor { c: String, l: u64 },
+    /// A next link under the base URL (empty before the first page) and the page size.
+    Link { u: String, l: u64 },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -28,7 +34,7 @@ struct Token {
     #[serde(flatten)]
     state: PageState,
     /// A checksum over the version, state, resource and filters.
-    c: String,
+    sig: String,
 }
 
 /// What a cursor is bound to: the resource and the caller's filters.
@@ -57,11 +63,11 @@ impl Binding<'_> {
     }
 
     pub(crate) fn encode(&self, state: PageState) -> String {
-        let c = self.checksum(&state);
+        let sig = self.checksum(&state);
         let token = Token {
             v: VERSION,
             state,
-            c,
+            sig,
         };
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
     }
@@ -82,7 +88,7 @@ impl Binding<'_> {
         if token.v != VERSION {
             return Err(refuse("it comes from another version of Crosswalk"));
         }
-        if token.c != self.checksum(&token.state) {
+        if token.sig != self.checksum(&token.state) {
             return Err(refuse(
                 "it was issued for another resource or other filters, or was altered",
             ));

@@ -1,0 +1,264 @@
+//! Paging: the parameters of each page request, and the next page from each answer.
+//!
+//! The engine stops only on the upstream's own signal: a has-more flag that is false or
+//! missing, a cursor that is null or empty, or no next link. A short page or an empty page
+//! that still signals more does not end the list; a next page equal to the current one is an
+//! error rather than a loop.
+
+use jmespath::Rcvar;
+
+use crate::definition::model::{LinkSource, Pagination, PaginationKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::unified::cursor::PageState;
+
+/// What a page adds to its request.
+#[derive(Default)]
+pub(crate) struct PageParams {
+    pub(crate) params: Vec<(String, serde_json::Value)>,
+    /// For next links: the path and query under the base URL that replace the method's own.
+    pub(crate) link: Option<String>,
+}
+
+/// The state of the first page.
+pub(crate) fn first(pagination: &Pagination, limit: u64) -> PageState {
+    match &pagination.kind {
+        PaginationKind::None | PaginationKind::Offset { .. } => {
+            PageState::Offset { o: 0, l: limit }
+        }
+        PaginationKind::Page { first_page, .. } => PageState::Page {
+            p: *first_page,
+            l: limit,
+        },
+        PaginationKind::Cursor { .. } => PageState::Cursor {
+            c: String::new(),
+            l: limit,
+        },
+        PaginationKind::NextLink { .. } => PageState::Link {
+            u: String::new(),
+            l: limit,
+        },
+    }
+}
+
+/// The page size a state carries.
+pub(crate) fn limit_of(state: &PageState) -> u64 {
+    match state {
+        PageState::Offset { l, .. }
+        | PageState::Page { l, .. }
+        | PageState::Cursor { l, .. }
+        | PageState::Link { l, .. } => *l,
+    }
+}
+
+/// The parameters a page request carries.
+pub(crate) fn params(pagination: &Pagination, state: &PageState) -> Result<PageParams> {
+    let number = |n: u64| serde_json::Value::from(n);
+    let mut out = PageParams::default();
+    match (&pagination.kind, state) {
+        (PaginationKind::None, _) => {}
+        (
+            PaginationKind::Offset {
+                offset_param,
+                limit_param,
+            },
+            PageState::Offset { o, l },
+        ) => {
+            out.params.push((offset_param.clone(), number(*o)));
+            out.params.push((limit_param.clone(), number(*l)));
+        }
+        (
+            PaginationKind::Page {
+                page_param,
+                limit_param,
+                ..
+            },
+            PageState::Page { p, l },
+        ) => {
+            out.params.push((page_param.clone(), number(*p)));
+            out.params.push((limit_param.clone(), number(*l)));
+        }
+        (
+            PaginationKind::Cursor {
+                cursor_param,
+                limit_param,
+                ..
+            },
+            PageState::Cursor { c, l },
+        ) => {
+            if !c.is_empty() {
+                out.params.push((cursor_param.clone(), c.clone().into()));
+            }
+            out.params.push((limit_param.clone(), number(*l)));
+        }
+        (PaginationKind::NextLink { limit_param, .. }, PageState::Link { u, l }) => {
+            if u.is_empty() {
+                out.params.push((limit_param.clone(), number(*l)));
+            } else {
+                out.link = Some(u.clone());
+            }
+        }
+        _ => {
+            return Err(Error::input(
+                "the cursor was made for another kind of paging than this resource uses",
+            ))
+        }
+    }
+    Ok(out)
+}
+
+/// What one answer says about the next page.
+pub(crate) struct Answer<'a> {
+    pub(crate) page: &'a Rcvar,
+    pub(crate) headers: &'a [(String, String)],
+    pub(crate) records: usize,
+    /// The URL the page was fetched from, for resolving relative links.
+    pub(crate) url: &'a str,
+    /// The base URL every link must stay under.
+    pub(crate) base: &'a str,
+}
+
+/// The next page, or `None` when the upstream signalled the end.
+pub(crate) fn next(
+    pagination: &Pagination,
+    state: &PageState,
+    answer: &Answer<'_>,
+) -> Result<Option<PageState>> {
+    let has_more = || -> Result<bool> {
+        Ok(match &pagination.has_more {
+            Some(expression) => expression.search(answer.page)?.is_truthy(),
+            None => false,
+        })
+    };
+    let limit = limit_of(state);
+    let next = match (&pagination.kind, state) {
+        (PaginationKind::None, _) => None,
+        (PaginationKind::Offset { .. }, PageState::Offset { o, .. }) => has_more()?.then(|| {
+            // An empty page that still says "more" advances by the page size.
+            let advance = if answer.records == 0 {
+                limit
+            } else {
+                answer.records as u64
+            };
+            PageState::Offset {
+                o: o + advance,
+                l: limit,
+            }
+        }),
+        (PaginationKind::Page { .. }, PageState::Page { p, .. }) => {
+            has_more()?.then(|| PageState::Page { p: p + 1, l: limit })
+        }
+        (PaginationKind::Cursor { next_cursor, .. }, PageState::Cursor { .. }) => {
+            let value = next_cursor.search(answer.page)?;
+            let token = match &*value {
+                jmespath::Variable::String(text) => text.clone(),
+                jmespath::Variable::Number(number) => number.to_string(),
+                _ => String::new(),
+            };
+            (!token.is_empty()).then_some(PageState::Cursor { c: token, l: limit })
+        }
+        (PaginationKind::NextLink { source, .. }, PageState::Link { .. }) => {
+            let link = match source {
+                LinkSource::Header(name) => answer
+                    .headers
+                    .iter()
+                    .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .find_map(|(_, value)| next_in_link_header(value)),
+                LinkSource::Body(expression) => match &*expression.search(answer.page)? {
+                    jmespath::Variable::String(text) if !text.is_empty() => Some(text.clone()),
+                    _ => None,
+                },
+            };
+            match link {
+                Some(link) => Some(PageState::Link {
+                    u: under_base(&link, answer.url, answer.base)?,
+                    l: limit,
+                }),
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    if next.as_ref() == Some(state) {
+        return Err(Error::new(
+            ErrorKind::Mapping,
+            "the upstream pointed at the page it just sent as the next one; stopping instead of looping",
+        ));
+    }
+    Ok(next)
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header.
+fn next_in_link_header(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|param| {
+            let param = param.trim().to_ascii_lowercase();
+            param == "rel=\"next\"" || param == "rel=next"
+        });
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+/// Resolves a link against the current URL and returns its part under the base URL. A link
+/// elsewhere is refused: credentials must never follow it to another host.
+fn under_base(link: &str, current: &str, base: &str) -> Result<String> {
+    let current = reqwest::Url::parse(current)
+        .map_err(|error| Error::mapping(format!("cannot read the page URL {current}: {error}")))?;
+    let resolved = current
+        .join(link)
+        .map_err(|error| Error::mapping(format!("the next link `{link}` is not a URL: {error}")))?;
+    let base = base.trim_end_matches('/');
+    let text = resolved.as_str();
+    match text.strip_prefix(base) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') => {
+            Ok(rest.to_owned())
+        }
+        _ => Err(Error::new(
+            ErrorKind::Mapping,
+            format!("the next link `{link}` leads outside {base}; not following it"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_next_target_of_a_link_header() {
+        let header = r#"<https://x.test/v1/items?page=1>; rel="prev", <https://x.test/v1/items?page=3>; rel="next""#;
+        assert_eq!(
+            next_in_link_header(header).as_deref(),
+            Some("https://x.test/v1/items?page=3")
+        );
+        assert_eq!(next_in_link_header(r#"<a>; rel="last""#), None);
+    }
+
+    #[test]
+    fn links_resolve_under_the_base_or_are_refused() {
+        let current = "https://x.test/v1/items?page=1";
+        let base = "https://x.test/v1";
+        assert_eq!(
+            under_base("?page=2", current, base).unwrap(),
+            "/items?page=2"
+        );
+        assert_eq!(
+            under_base("/v1/items?page=2", current, base).unwrap(),
+            "/items?page=2"
+        );
+        assert_eq!(
+            under_base("https://x.test/v1/items?page=2", current, base).unwrap(),
+            "/items?page=2"
+        );
+        assert!(under_base("https://evil.test/v1/items", current, base).is_err());
+        assert!(under_base("//evil.test/v1/items", current, base).is_err());
+        assert!(under_base("/v2/items", current, base).is_err());
+        assert!(under_base("https://x.test/v10/items", current, base).is_err());
+    }
+}
