@@ -39,6 +39,46 @@ pub(crate) enum Command {
     Validate,
     /// Map a saved upstream response offline and print the unified output
     Map(MapArgs),
+    /// Call any upstream path with the account's auth: `crosswalk proxy GET /lead/ --sandbox`
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// The HTTP method: GET, POST, PUT, PATCH or DELETE
+    pub(crate) method: String,
+    /// The path under the integration's base URL, e.g. `/lead/`
+    pub(crate) path: String,
+    #[command(flatten)]
+    pub(crate) target: Target,
+    #[command(flatten)]
+    pub(crate) tape: TapeArgs,
+    /// Which integration, for --sandbox or --replay (needed when the mappings hold several)
+    #[arg(long, value_name = "NAME", conflicts_with = "account")]
+    pub(crate) integration: Option<String>,
+    /// A query parameter, as `key=value`; repeatable
+    #[arg(long = "query", value_name = "KEY=VALUE")]
+    pub(crate) query: Vec<String>,
+    /// A JSON body: a file, or `-` for stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub(crate) body: Option<String>,
+    /// Continue a list from a `next_cursor`
+    #[arg(long, value_name = "C")]
+    pub(crate) cursor: Option<String>,
+    /// Follow every page of a list, writing records as they arrive
+    #[arg(long, conflicts_with = "cursor")]
+    pub(crate) all: bool,
+}
+
+/// Recording and replaying upstream exchanges.
+#[derive(Debug, Args)]
+pub(crate) struct TapeArgs {
+    /// Save every upstream exchange to FILE (credentials redacted)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub(crate) record: Option<PathBuf>,
+    /// Answer every upstream request from a recording FILE, offline
+    #[arg(long, value_name = "FILE")]
+    pub(crate) replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -106,12 +146,8 @@ pub(crate) struct UnifiedArgs {
     /// Leave out `remote_data`, the untouched upstream record
     #[arg(long)]
     pub(crate) no_remote_data: bool,
-    /// Save every upstream exchange to FILE (credentials redacted)
-    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
-    pub(crate) record: Option<PathBuf>,
-    /// Answer every upstream request from a recording FILE, offline
-    #[arg(long, value_name = "FILE")]
-    pub(crate) replay: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) tape: TapeArgs,
 }
 
 /// Where operations go: an account file, or the in-process sandbox (with `--replay`, neither

@@ -41,6 +41,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Sandbox(command) => commands::sandbox::run(&mappings, command).await,
         Command::Validate => Ok(commands::validate::run(&mappings)),
         Command::Map(args) => commands::map::run(&mappings, args),
+        Command::Proxy(args) => commands::proxy::run(&mappings, args).await,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Everything the CLI writes: data on stdout, errors and diagnostics on stderr.
 
 use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
 
-use crosswalk::Error;
+use crosswalk::{Error, ErrorKind};
+use futures_util::{Stream, StreamExt};
 
 /// Writes one JSON value to stdout: pretty on a terminal, compact in a pipe.
 pub(crate) fn print_json(value: &serde_json::Value) -> io::Result<()> {
@@ -104,4 +106,63 @@ impl StreamedEnvelope {
         }
         self.out.flush()
     }
+}
+
+/// Writes every record of a stream inside one envelope as the records arrive, with a running
+/// count on stderr when stderr is a terminal. An error before the first record prints nothing
+/// on stdout; a later one closes the envelope over the records so far.
+pub(crate) async fn stream_envelope(
+    records: impl Stream<Item = Result<serde_json::Value, Error>>,
+) -> Result<ExitCode, Error> {
+    let mut records = Box::pin(records);
+    let first = match records.next().await {
+        Some(Err(error)) => return Err(error),
+        other => other,
+    };
+    let progress = progress_bar();
+    let mut envelope = StreamedEnvelope::start().map_err(write_error)?;
+    let mut next = first;
+    while let Some(item) = next {
+        match item {
+            Ok(record) => {
+                envelope.record(&record).map_err(write_error)?;
+                progress.inc(1);
+            }
+            Err(error) => {
+                progress.abandon();
+                envelope.finish(false).map_err(write_error)?;
+                return Err(error);
+            }
+        }
+        next = records.next().await;
+    }
+    progress.finish_and_clear();
+    tracing::debug!(records = envelope.count(), "listed every page");
+    envelope.finish(true).map_err(write_error)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A record counter on stderr, hidden unless stderr is a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {pos} records  {per_sec}  {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Turns an output failure into an error; a reader that went away (`| head`) is not one.
+pub(crate) fn write_error(error: io::Error) -> Error {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Error::new(
+        ErrorKind::Transport,
+        format!("cannot write the output: {error}"),
+    )
 }

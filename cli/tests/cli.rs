@@ -29,11 +29,13 @@ fn stdout_json(output: &Output) -> Value {
     })
 }
 
-/// The first line of stderr holds the error in Truto's shape.
+/// The line of stderr that holds the error in Truto's shape (warnings may come before it).
 fn stderr_error(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stderr);
-    let first = text.lines().next().unwrap_or_default();
-    serde_json::from_str(first).unwrap_or_else(|_| panic!("stderr is not an error object:\n{text}"))
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|value| value.get("statusCode").is_some())
+        .unwrap_or_else(|| panic!("stderr holds no error object:\n{text}"))
 }
 
 fn mappings() -> PathBuf {
@@ -519,4 +521,136 @@ fn round_trip_against_a_served_sandbox() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stderr_error(&output)["statusCode"], 404);
+}
+
+#[test]
+fn proxy_lists_come_back_in_the_envelope() {
+    let output = run(&["proxy", "GET", "/lead/", "--sandbox", "--query", "_limit=3"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = stdout_json(&output);
+    assert_eq!(page["result_count"], 3);
+    assert_eq!(page["result"][0]["id"], seed_ids("lead.json")[0]);
+    assert!(page["next_cursor"].is_string());
+}
+
+#[test]
+fn proxy_all_streams_every_record() {
+    let output = run(&["proxy", "GET", "/lead/", "--sandbox", "--all"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&output)["result_count"],
+        seed_ids("lead.json").len()
+    );
+}
+
+#[test]
+fn proxy_paths_that_escape_are_bad_input() {
+    for path in [
+        "//elsewhere.invalid/",
+        "/../x",
+        "https://elsewhere.invalid/x",
+    ] {
+        let output = run(&["proxy", "GET", path, "--sandbox"]);
+        assert_eq!(output.status.code(), Some(2), "{path}");
+        assert_eq!(stderr_error(&output)["statusCode"], 400);
+    }
+}
+
+#[test]
+fn a_recording_replays_offline_and_reports_what_was_not_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("recording.json");
+    let recording = recording.to_str().unwrap();
+    let recorded = run(&[
+        "unified",
+        "crm",
+        "accounts",
+        "list",
+        "--sandbox",
+        "--all",
+        "--limit",
+        "10",
+        "--record",
+        recording,
+    ]);
+    assert_eq!(recorded.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&recorded.stderr).contains("recorded 4 exchange(s)"));
+    assert!(
+        !std::fs::read_to_string(recording)
+            .unwrap()
+            .contains("sandbox\""),
+        "credentials are redacted"
+    );
+
+    let replayed = run(&[
+        "unified", "crm", "accounts", "list", "--replay", recording, "--all", "--limit", "10",
+    ]);
+    assert_eq!(
+        replayed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    assert_eq!(stdout_json(&replayed), stdout_json(&recorded));
+    assert!(
+        replayed.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+
+    let partial = run(&[
+        "unified", "crm", "accounts", "list", "--replay", recording, "--limit", "10",
+    ]);
+    assert_eq!(partial.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("recorded but never requested"));
+
+    let missing = run(&[
+        "unified", "crm", "accounts", "list", "--replay", recording, "--limit", "5",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr_error(&missing)["message"]
+        .as_str()
+        .unwrap()
+        .contains("closest recorded request"));
+}
+
+#[test]
+fn map_turns_a_saved_response_into_unified_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.json");
+    let list = run(&[
+        "proxy",
+        "GET",
+        "/contact/",
+        "--sandbox",
+        "--query",
+        "_limit=2",
+    ]);
+    let raw = json!({"data": stdout_json(&list)["result"], "has_more": false});
+    std::fs::write(&page, raw.to_string()).unwrap();
+    let output = run(&[
+        "map",
+        "crm",
+        "contacts",
+        "list",
+        "--integration",
+        &integration(),
+        "--response",
+        page.to_str().unwrap(),
+        "--no-remote-data",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mapped = stdout_json(&output);
+    assert_eq!(mapped["result_count"], 2);
+    assert!(mapped["result"][0]["email_addresses"].is_array());
 }

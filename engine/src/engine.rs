@@ -315,6 +315,55 @@ impl Engine {
         }
     }
 
+    /// Calls any upstream path of the account's integration through the same auth, retry and
+    /// rate-limit handling as the unified operations. The path must stay under the base URL.
+    pub fn proxy<'a>(
+        &'a self,
+        account: &'a Account,
+        method: &str,
+        path: &str,
+    ) -> crate::ProxyCall<'a> {
+        crate::ProxyCall::new(self, account, method, path)
+    }
+
+    pub(crate) fn integration(&self, account: &Account) -> Result<&Integration> {
+        let catalog = &self.inner.catalog;
+        catalog
+            .integrations
+            .get(account.integration())
+            .ok_or_else(|| {
+                let known: Vec<&str> = catalog.integrations.keys().map(String::as_str).collect();
+                Error::input(format!(
+                    "unknown integration `{}`; loaded: {}",
+                    account.integration(),
+                    known.join(", ")
+                ))
+            })
+    }
+
+    pub(crate) fn templates(&self) -> &crate::compile::template::Templates {
+        &self.inner.catalog.templates
+    }
+
+    pub(crate) fn max_pages(&self) -> u64 {
+        self.inner.max_pages
+    }
+
+    /// Sends a request that belongs to no method (the proxy); writes are never retried.
+    pub(crate) async fn send_raw(
+        &self,
+        integration: &Integration,
+        account: &Account,
+        prepared: Prepared,
+    ) -> Result<execute::Response> {
+        let context = execute::Context {
+            client: &self.inner.client,
+            templates: &self.inner.catalog.templates,
+            tape: &self.inner.tape,
+        };
+        execute::send(&context, integration, account, prepared, false).await
+    }
+
     fn resolve(
         &self,
         account: &Account,

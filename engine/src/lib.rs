@@ -68,6 +68,7 @@ mod definition;
 mod engine;
 mod error;
 mod execute;
+mod proxy;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 mod unified;
@@ -76,4 +77,5 @@ pub use account::Account;
 pub use engine::{Engine, EngineBuilder, IntegrationInfo, ListCall, RecordCall, ResourceInfo};
 pub use error::{Diagnostic, Error, ErrorKind, Result, UpstreamResponse};
 pub use execute::pacing::RateLimit;
+pub use proxy::{ProxyCall, ProxyResponse};
 pub use unified::ListPage;

@@ -85,3 +85,44 @@ pub async fn start_sandbox(
         .with_base_url(running.base_url());
     (running, engine, account)
 }
+
+/// The seed records of one sandbox collection (`sandbox/seed/<collection>.json`), in order.
+pub fn sandbox_seed_records(integration: &str, collection: &str) -> Vec<serde_json::Value> {
+    match sandbox_seed(integration, collection) {
+        serde_json::Value::Array(records) => records,
+        other => panic!("seed {collection} of {integration} is not an array: {other}"),
+    }
+}
+
+/// Reads `schemas/unified/<api>/<model>.schema.json`, e.g. `("crm", "opportunity")`.
+pub fn unified_schema(api: &str, model: &str) -> serde_json::Value {
+    let full = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/unified"))
+        .join(api)
+        .join(format!("{model}.schema.json"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Every violation of a unified model's schema by any of `records`, one line each, naming the
+/// record and the place. Formats (`date`, `date-time`) are checked too.
+pub fn unified_schema_violations(
+    api: &str,
+    model: &str,
+    records: &[serde_json::Value],
+) -> Vec<String> {
+    let schema = unified_schema(api, model);
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("the {api}/{model} schema does not compile: {e}"));
+    records
+        .iter()
+        .flat_map(|record| {
+            let id = record.get("id").cloned().unwrap_or_default();
+            validator
+                .iter_errors(record)
+                .map(|error| format!("{model} {id}: at `{}`: {error}", error.instance_path))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

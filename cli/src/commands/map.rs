@@ -20,6 +20,6 @@ pub(crate) fn run(mappings: &Path, args: MapArgs) -> Result<ExitCode, Error> {
         &response,
         !args.no_remote_data,
     )?;
-    output::print_json(&mapped).map_err(super::unified::write_error)?;
+    output::print_json(&mapped).map_err(output::write_error)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
 pub(crate) mod map;
+pub(crate) mod proxy;
 pub(crate) mod sandbox;
 pub(crate) mod unified;
 pub(crate) mod validate;
 
 use std::path::Path;
+
+use crate::args::{TapeArgs, Target};
 
 use crosswalk::{Engine, Error, ErrorKind, IntegrationInfo};
 
@@ -61,4 +64,71 @@ pub(crate) fn sandbox_account(integration: &IntegrationInfo, base_url: &str) -> 
             |account, name| account.with_credential(name, "sandbox"),
         )
         .with_base_url(base_url)
+}
+
+/// An engine and an account ready for one command, with the sandbox it may have started.
+pub(crate) struct Session {
+    pub(crate) engine: Engine,
+    pub(crate) account: crosswalk::Account,
+    /// Dropping it stops the in-process sandbox, so it lives as long as the session.
+    _sandbox: Option<crosswalk::sandbox::RunningSandbox>,
+}
+
+impl Session {
+    pub(crate) async fn open(
+        mappings: &Path,
+        target: &Target,
+        integration: Option<&str>,
+        tape: &TapeArgs,
+    ) -> Result<Session, Error> {
+        let mut builder = Engine::builder(mappings);
+        if tape.record.is_some() {
+            builder = builder.record();
+        }
+        if let Some(recording) = &tape.replay {
+            builder = builder.replay(recording);
+        }
+        let engine = builder.build()?;
+        let (account, sandbox) = match (&target.account, target.sandbox) {
+            (Some(path), _) => (crosswalk::Account::from_file(path)?, None),
+            (None, true) => {
+                let integration = pick_integration(&engine, integration)?;
+                let running = start_sandbox(mappings, &integration.name, 0).await?;
+                (
+                    sandbox_account(&integration, &running.base_url()),
+                    Some(running),
+                )
+            }
+            (None, false) if tape.replay.is_some() => {
+                // Nothing is sent: any credential satisfies the integration's check.
+                let integration = pick_integration(&engine, integration)?;
+                (sandbox_account(&integration, "http://replay.invalid"), None)
+            }
+            (None, false) => {
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    "say where the operation goes: --account FILE, --sandbox, or --replay FILE",
+                ))
+            }
+        };
+        Ok(Session {
+            engine,
+            account,
+            _sandbox: sandbox,
+        })
+    }
+
+    /// Writes the recording, or reports recorded requests nobody asked for.
+    pub(crate) fn close(self, tape: &TapeArgs) -> Result<(), Error> {
+        if let Some(path) = &tape.record {
+            let count = self.engine.save_recording(path)?;
+            eprintln!("recorded {count} exchange(s) to {}", path.display());
+        }
+        if tape.replay.is_some() {
+            for request in self.engine.unused_recordings() {
+                eprintln!("warning: recorded but never requested: {request}");
+            }
+        }
+        Ok(())
+    }
 }

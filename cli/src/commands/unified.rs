@@ -5,66 +5,22 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crosswalk::{Account, Engine, Error, ErrorKind};
-use futures_util::StreamExt;
 
 use crate::args::{UnifiedArgs, UnifiedMethod};
 use crate::output;
 
 pub(crate) async fn run(mappings: &Path, args: UnifiedArgs) -> Result<ExitCode, Error> {
-    let mut builder = Engine::builder(mappings);
-    if args.record.is_some() {
-        builder = builder.record();
-    }
-    if let Some(recording) = &args.replay {
-        builder = builder.replay(recording);
-    }
-    let engine = builder.build()?;
     check_arguments(&args)?;
-
-    // The sandbox handle must outlive the operation: dropping it stops the server.
-    let (account, _sandbox) = match (&args.target.account, args.target.sandbox) {
-        (Some(path), _) => (Account::from_file(path)?, None),
-        (None, true) => {
-            let integration = super::pick_integration(&engine, args.integration.as_deref())?;
-            let running = super::start_sandbox(mappings, &integration.name, 0).await?;
-            (
-                super::sandbox_account(&integration, &running.base_url()),
-                Some(running),
-            )
-        }
-        (None, false) if args.replay.is_some() => {
-            // Nothing is sent: any credential satisfies the integration's check.
-            let integration = super::pick_integration(&engine, args.integration.as_deref())?;
-            (
-                super::sandbox_account(&integration, "http://replay.invalid"),
-                None,
-            )
-        }
-        (None, false) => {
-            return Err(Error::new(
-                ErrorKind::Input,
-                "say where the operation goes: --account FILE, --sandbox, or --replay FILE",
-            ))
-        }
-    };
-
-    let outcome = operate(&engine, &account, &args).await;
-    finish_tape(&engine, &args)?;
+    let session = super::Session::open(
+        mappings,
+        &args.target,
+        args.integration.as_deref(),
+        &args.tape,
+    )
+    .await?;
+    let outcome = operate(&session.engine, &session.account, &args).await;
+    session.close(&args.tape)?;
     outcome
-}
-
-/// Writes the recording, or reports recorded requests nobody asked for.
-fn finish_tape(engine: &Engine, args: &UnifiedArgs) -> Result<(), Error> {
-    if let Some(path) = &args.record {
-        let count = engine.save_recording(path)?;
-        eprintln!("recorded {count} exchange(s) to {}", path.display());
-    }
-    if args.replay.is_some() {
-        for request in engine.unused_recordings() {
-            eprintln!("warning: recorded but never requested: {request}");
-        }
-    }
-    Ok(())
 }
 
 async fn operate(
@@ -114,7 +70,7 @@ async fn operate(
                 .await?
         }
     };
-    output::print_json(&result).map_err(write_error)?;
+    output::print_json(&result).map_err(output::write_error)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -155,7 +111,7 @@ fn check_arguments(args: &UnifiedArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn filters(pairs: &[String]) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn filters(pairs: &[String]) -> Result<Vec<(String, String)>, Error> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
@@ -217,36 +173,5 @@ async fn stream_all(
     for (key, value) in filters(&args.query)? {
         call = call.filter(key, value);
     }
-    let mut records = Box::pin(call.stream());
-    // Fail before printing anything when the first page already fails.
-    let first = match records.next().await {
-        Some(Err(error)) => return Err(error),
-        other => other,
-    };
-    let mut envelope = output::StreamedEnvelope::start().map_err(write_error)?;
-    let mut next = first;
-    while let Some(item) = next {
-        match item {
-            Ok(record) => envelope.record(&record).map_err(write_error)?,
-            Err(error) => {
-                envelope.finish(false).map_err(write_error)?;
-                return Err(error);
-            }
-        }
-        next = records.next().await;
-    }
-    tracing::debug!(records = envelope.count(), "listed every page");
-    envelope.finish(true).map_err(write_error)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn write_error(error: std::io::Error) -> Error {
-    // A reader that went away (`| head`) is not a failure of ours.
-    if error.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
-    }
-    Error::new(
-        ErrorKind::Transport,
-        format!("cannot write the output: {error}"),
-    )
+    output::stream_envelope(call.stream()).await
 }

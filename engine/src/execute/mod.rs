@@ -118,6 +118,33 @@ pub(crate) fn prepare(
 }
 
 impl Prepared {
+    /// A request for a caller-given path under the base URL (the proxy), with the
+    /// integration's own headers.
+    pub(crate) fn raw(
+        templates: &Templates,
+        integration: &Integration,
+        account: &Account,
+        method: reqwest::Method,
+        path: &str,
+        query: Vec<(String, String)>,
+        body: Option<serde_json::Value>,
+    ) -> Result<Prepared> {
+        let base = base_url(integration, account);
+        let scope = scope(account, None, None, &[]);
+        let mut headers = Vec::new();
+        for (name, template) in &integration.headers {
+            headers.push((name.clone(), templates.render_text(template, &scope)?));
+        }
+        Ok(Prepared {
+            method,
+            url: format!("{}{}", base.trim_end_matches('/'), path),
+            path: path.to_owned(),
+            query,
+            body,
+            headers,
+        })
+    }
+
     /// Adds paging parameters: to the query, or to the top of a JSON body.
     pub(crate) fn add_page_params(
         &mut self,
