@@ -39,6 +39,7 @@ struct Inner {
     catalog: Catalog,
     client: reqwest::Client,
     tape: Tape,
+    tokens: execute::oauth::Tokens,
     mappings: PathBuf,
     max_pages: u64,
 }
@@ -48,6 +49,7 @@ struct Inner {
 pub struct EngineBuilder {
     mappings: PathBuf,
     tape: Result<Tape>,
+    store: Option<Arc<dyn crate::CredentialStore>>,
     timeout: Duration,
     max_pages: u64,
     client: Option<reqwest::Client>,
@@ -77,6 +79,13 @@ impl EngineBuilder {
     /// request with no recorded answer fails with an input error naming the closest one.
     pub fn replay(mut self, recording: impl AsRef<Path>) -> EngineBuilder {
         self.tape = Tape::replay(recording.as_ref());
+        self
+    }
+
+    /// Where rotated OAuth credentials go; see [`CredentialStore`](crate::CredentialStore).
+    /// Without one, refreshed tokens live only as long as the engine.
+    pub fn credential_store(mut self, store: Arc<dyn crate::CredentialStore>) -> EngineBuilder {
+        self.store = Some(store);
         self
     }
 
@@ -110,6 +119,7 @@ impl EngineBuilder {
                 catalog,
                 client,
                 tape,
+                tokens: execute::oauth::Tokens::new(self.store),
                 mappings: self.mappings,
                 max_pages: self.max_pages,
             }),
@@ -156,6 +166,7 @@ impl Engine {
         EngineBuilder {
             mappings: mappings.as_ref().to_owned(),
             tape: Ok(Tape::Off),
+            store: None,
             timeout: DEFAULT_TIMEOUT,
             max_pages: DEFAULT_MAX_PAGES,
             client: None,
@@ -326,6 +337,20 @@ impl Engine {
         crate::ProxyCall::new(self, account, method, path)
     }
 
+    /// The browser URL that starts OAuth 2.0 for an account holding `client_id`; the user
+    /// comes back to `redirect_uri` with `code` and `state`.
+    pub fn authorize_url(&self, account: &Account, redirect_uri: &str, state: &str) -> Result<String> {
+        let integration = self.integration(account)?;
+        execute::oauth::authorize_url(self.templates(), integration, account, redirect_uri, state)
+    }
+
+    /// Exchanges an authorization code for tokens, for an account holding `client_id` and
+    /// `client_secret`.
+    pub async fn exchange_code(&self, account: &Account, code: &str, redirect_uri: &str) -> Result<crate::TokenSet> {
+        let integration = self.integration(account)?;
+        execute::oauth::exchange_code(&self.inner.client, self.templates(), integration, account, code, redirect_uri).await
+    }
+
     pub(crate) fn integration(&self, account: &Account) -> Result<&Integration> {
         let catalog = &self.inner.catalog;
         catalog
@@ -360,6 +385,7 @@ impl Engine {
             client: &self.inner.client,
             templates: &self.inner.catalog.templates,
             tape: &self.inner.tape,
+            tokens: &self.inner.tokens,
         };
         execute::send(&context, integration, account, prepared, false).await
     }
@@ -413,6 +439,7 @@ impl Engine {
             client: &self.inner.client,
             templates: &self.inner.catalog.templates,
             tape: &self.inner.tape,
+            tokens: &self.inner.tokens,
         };
         execute::send(&context, integration, account, prepared, method.retry).await
     }

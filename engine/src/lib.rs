@@ -76,6 +76,7 @@ mod unified;
 pub use account::Account;
 pub use engine::{Engine, EngineBuilder, IntegrationInfo, ListCall, RecordCall, ResourceInfo};
 pub use error::{Diagnostic, Error, ErrorKind, Result, UpstreamResponse};
+pub use execute::oauth::{CredentialStore, TokenSet};
 pub use execute::pacing::RateLimit;
 pub use proxy::{ProxyCall, ProxyResponse};
 pub use unified::ListPage;

@@ -45,6 +45,7 @@ const INTEGRATION_KEYS: &[&str] = &[
     "headers",
     "rate_limit",
     "retry",
+    "oauth2",
 ];
 const RESOURCE_KEYS: &[&str] = &["description", "mapping", "methods"];
 const METHOD_KEYS: &[&str] = &[
@@ -201,6 +202,10 @@ fn read_integration(
         Some(node) => read_errors(reader, node),
         None => Some(None),
     };
+    let oauth2 = match fields.get("oauth2") {
+        Some(node) => read_oauth2(reader, templates, node).map(Some),
+        None => Some(None),
+    };
     let rate_limit = match fields.get("rate_limit") {
         Some(node) => policy::read_rate_limit(reader, node),
         None => Some(model::RateLimitPolicy::default()),
@@ -227,6 +232,7 @@ fn read_integration(
         base_url: base_url?.trim_end_matches('/').to_owned(),
         credentials: credentials?,
         auth: auth?,
+        oauth2: oauth2?,
         headers: headers?,
         pagination: pagination?,
         error_message: error_message?,
@@ -291,6 +297,45 @@ fn read_auth(reader: &mut Reader<'_>, templates: &mut Templates, node: &Node) ->
             read_headers(reader, templates, node, "auth.headers", AUTH_VARIABLES).map(Auth::Headers)
         }
     }
+}
+
+fn read_oauth2(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+) -> Option<model::OAuth2> {
+    let fields = reader.mapping(
+        node,
+        "oauth2",
+        &["authorize_url", "token_url", "scopes", "client_credentials_in", "expiry_margin_seconds"],
+    )?;
+    let mut url = |reader: &mut Reader<'_>, key: &str| {
+        let node = required(reader, &fields, key, "a URL template over `options`")?;
+        reader.text_template(templates, node, &fields.child(key), TextKind::Plain, AUTH_VARIABLES)
+    };
+    let authorize_url = url(reader, "authorize_url");
+    let token_url = url(reader, "token_url");
+    let scopes = match fields.get("scopes") {
+        Some(node) => reader.string_list(node, "oauth2.scopes"),
+        None => Some(Vec::new()),
+    };
+    let in_body = match fields.get("client_credentials_in") {
+        Some(node) => reader
+            .choice(node, "oauth2.client_credentials_in", &["body", "header"])
+            .map(|place| place == "body"),
+        None => Some(true),
+    };
+    let margin = match fields.get("expiry_margin_seconds") {
+        Some(node) => reader.seconds(node, "oauth2.expiry_margin_seconds"),
+        None => Some(std::time::Duration::from_secs(60)),
+    };
+    Some(model::OAuth2 {
+        authorize_url: authorize_url?,
+        token_url: token_url?,
+        scopes: scopes?,
+        client_credentials_in_body: in_body?,
+        expiry_margin: margin?,
+    })
 }
 
 fn read_headers(

@@ -13,6 +13,8 @@ pub(crate) struct Integration {
     /// Credential names an account must supply.
     pub(crate) credentials: Vec<String>,
     pub(crate) auth: Auth,
+    /// OAuth 2.0 (authorization code), used by accounts that hold OAuth tokens.
+    pub(crate) oauth2: Option<OAuth2>,
     /// Headers sent on every request.
     pub(crate) headers: Vec<(String, TextTemplate)>,
     pub(crate) pagination: Pagination,
@@ -34,6 +36,17 @@ pub(crate) enum Auth {
         token: TextTemplate,
     },
     Headers(Vec<(String, TextTemplate)>),
+}
+
+/// OAuth 2.0 authorization-code settings.
+pub(crate) struct OAuth2 {
+    pub(crate) authorize_url: TextTemplate,
+    pub(crate) token_url: TextTemplate,
+    pub(crate) scopes: Vec<String>,
+    /// Client credentials go in the form body (true) or in a Basic header (false).
+    pub(crate) client_credentials_in_body: bool,
+    /// An access token this close to its expiry is refreshed before use.
+    pub(crate) expiry_margin: std::time::Duration,
 }
 
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! Running a method: building the upstream request, injecting auth, sending it, and turning
 //! the answer into JSON or a typed error.
 
+pub(crate) mod oauth;
 pub(crate) mod pacing;
 pub(crate) mod paging;
 pub(crate) mod tape;
@@ -55,6 +56,7 @@ pub(crate) struct Context<'a> {
     pub(crate) client: &'a reqwest::Client,
     pub(crate) templates: &'a Templates,
     pub(crate) tape: &'a tape::Tape,
+    pub(crate) tokens: &'a oauth::Tokens,
 }
 
 /// Builds the template scope of one call.
@@ -249,25 +251,54 @@ pub(crate) async fn send(
     prepared: Prepared,
     retry_writes: bool,
 ) -> Result<Response> {
-    check_credentials(integration, account)?;
+    let replaying = matches!(context.tape, tape::Tape::Replay(_));
+    let oauth = oauth::uses_oauth(integration, account) && !replaying;
+    if !oauth {
+        check_credentials(integration, account)?;
+    }
+    let mut bearer = match oauth {
+        true => Some(
+            context
+                .tokens
+                .bearer(context.client, context.templates, integration, account)
+                .await?,
+        ),
+        false => None,
+    };
+    let mut refreshed_after_401 = false;
     let rate_limit = &integration.rate_limit;
     let retry = &integration.retry;
     let retryable = retry_writes || retry.methods.iter().any(|m| m == prepared.method.as_str());
-    let replaying = matches!(context.tape, tape::Tape::Replay(_));
     let started = Instant::now();
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
+        let token = bearer.as_ref().map(|bearer| bearer.token.as_str());
         let outcome = match context.tape.answer(&prepared) {
             Some(answer) => answer,
             None => {
-                let sent = transmit(context, integration, account, &prepared).await;
+                let sent = transmit(context, integration, account, &prepared, token).await;
                 if let Ok(raw) = &sent {
                     context.tape.capture(&prepared, raw, account);
                 }
                 sent
             }
         };
+
+        // A 401 with OAuth: the token may have been revoked early; refresh once, try once more.
+        if let (Ok(raw), Some(current)) = (&outcome, &bearer) {
+            if raw.status == 401 && !refreshed_after_401 {
+                refreshed_after_401 = true;
+                let generation = current.generation;
+                let tokens = context.tokens;
+                bearer = Some(
+                    tokens
+                        .after_unauthorized(context.client, context.templates, integration, account, generation)
+                        .await?,
+                );
+                continue;
+            }
+        }
 
         let wait = match &outcome {
             Ok(raw) if rate_limit.statuses.contains(&raw.status) => {
@@ -328,6 +359,7 @@ async fn transmit(
     integration: &Integration,
     account: &Account,
     prepared: &Prepared,
+    bearer: Option<&str>,
 ) -> Result<Raw> {
     let mut builder = context
         .client
@@ -336,7 +368,7 @@ async fn transmit(
     if !prepared.query.is_empty() {
         builder = builder.query(&prepared.query);
     }
-    builder = builder.headers(auth_headers(context.templates, integration, account)?);
+    builder = builder.headers(auth_headers(context.templates, integration, account, bearer)?);
     for (name, value) in &prepared.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -443,6 +475,7 @@ fn auth_headers(
     templates: &Templates,
     integration: &Integration,
     account: &Account,
+    bearer: Option<&str>,
 ) -> Result<HeaderMap> {
     let mut scope = Scope::new();
     scope.insert(
@@ -476,6 +509,10 @@ fn auth_headers(
         headers.insert(name, value);
         Ok(())
     };
+    if let Some(token) = bearer {
+        insert("authorization", format!("Bearer {token}"))?;
+        return Ok(headers);
+    }
     match &integration.auth {
         Auth::None => {}
         Auth::Basic { username, password } => {
