@@ -41,6 +41,37 @@ pub(crate) enum Command {
     Map(MapArgs),
     /// Call any upstream path with the account's auth: `crosswalk proxy GET /lead/ --sandbox`
     Proxy(ProxyArgs),
+    /// Connect an account with OAuth 2.0 in a browser and write its account file
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// The integration to connect, e.g. the one `crosswalk validate` lists
+    pub(crate) integration: String,
+    /// The OAuth app's client id
+    #[arg(long, env = "CROSSWALK_CLIENT_ID", value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The OAuth app's client secret
+    #[arg(
+        long,
+        env = "CROSSWALK_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub(crate) client_secret: String,
+    /// The loopback port the browser returns to
+    #[arg(long, default_value_t = 8720)]
+    pub(crate) port: u16,
+    /// The redirect URI registered with the OAuth app [default: http://127.0.0.1:PORT/callback]
+    #[arg(long, value_name = "URI")]
+    pub(crate) redirect_uri: Option<String>,
+    /// Where to write the account file (created with owner-only permissions)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_account: PathBuf,
+    /// An account option, as `key=value` (visible to the integration's templates)
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    pub(crate) options: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Validate => Ok(commands::validate::run(&mappings)),
         Command::Map(args) => commands::map::run(&mappings, args),
         Command::Proxy(args) => commands::proxy::run(&mappings, args).await,
+        Command::Connect(args) => commands::connect::run(&mappings, args).await,
     }
 }
 

@@ -654,3 +654,86 @@ fn map_turns_a_saved_response_into_unified_output() {
     assert_eq!(mapped["result_count"], 2);
     assert!(mapped["result"][0]["email_addresses"].is_array());
 }
+
+#[test]
+fn connect_runs_the_browser_flow_and_writes_a_private_account_file() {
+    use std::io::{BufRead, BufReader, Read as _, Write as _};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/oauth2/token/"))
+            .and(wiremock::matchers::body_string_contains("code=c0de"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "acc-1", "refresh_token": "ref-1", "expires_in": 3600
+            })))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("connected.yaml");
+    let oauth_base = format!("oauth_base={}", server.uri());
+    let mut child = crosswalk()
+        .args([
+            "connect",
+            &integration(),
+            "--client-id",
+            "cid",
+            "--client-secret",
+            "cs3cret",
+            "--port",
+            "0",
+        ])
+        .args([
+            "--option",
+            &oauth_base,
+            "--write-account",
+            account.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut authorize = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(url) = line.trim().strip_prefix("http") {
+            authorize = Some(format!("http{url}"));
+        }
+        if line.contains("waiting for the browser") {
+            break;
+        }
+        line.clear();
+    }
+    let authorize = reqwest::Url::parse(&authorize.expect("an authorize URL is printed")).unwrap();
+    let query: std::collections::HashMap<String, String> =
+        authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], "cid");
+    let redirect = reqwest::Url::parse(&query["redirect_uri"]).unwrap();
+
+    // The browser comes back with the code and the state.
+    let mut stream =
+        std::net::TcpStream::connect((redirect.host_str().unwrap(), redirect.port().unwrap()))
+            .unwrap();
+    let request = format!(
+        "GET /callback?code=c0de&state={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        query["state"]
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&account).unwrap();
+    assert!(text.contains("refresh_token: \"ref-1\""), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&account).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -339,16 +339,34 @@ impl Engine {
 
     /// The browser URL that starts OAuth 2.0 for an account holding `client_id`; the user
     /// comes back to `redirect_uri` with `code` and `state`.
-    pub fn authorize_url(&self, account: &Account, redirect_uri: &str, state: &str) -> Result<String> {
+    pub fn authorize_url(
+        &self,
+        account: &Account,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Result<String> {
         let integration = self.integration(account)?;
         execute::oauth::authorize_url(self.templates(), integration, account, redirect_uri, state)
     }
 
     /// Exchanges an authorization code for tokens, for an account holding `client_id` and
     /// `client_secret`.
-    pub async fn exchange_code(&self, account: &Account, code: &str, redirect_uri: &str) -> Result<crate::TokenSet> {
+    pub async fn exchange_code(
+        &self,
+        account: &Account,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<crate::TokenSet> {
         let integration = self.integration(account)?;
-        execute::oauth::exchange_code(&self.inner.client, self.templates(), integration, account, code, redirect_uri).await
+        execute::oauth::exchange_code(
+            &self.inner.client,
+            self.templates(),
+            integration,
+            account,
+            code,
+            redirect_uri,
+        )
+        .await
     }
 
     pub(crate) fn integration(&self, account: &Account) -> Result<&Integration> {

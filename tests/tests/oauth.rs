@@ -46,10 +46,16 @@ struct Api(&'static str, Seen);
 
 impl wiremock::Respond for Api {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let auth = request.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let auth = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         self.1.lock().unwrap().push(auth.clone());
         if auth == format!("Bearer {}", self.0) {
-            ResponseTemplate::new(200).set_body_json(json!({"id": "lead_1", "name": "Acme", "display_name": "Acme"}))
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "lead_1", "name": "Acme", "display_name": "Acme"}))
         } else {
             ResponseTemplate::new(401).set_body_json(json!({"error": "Unauthorized"}))
         }
@@ -96,23 +102,38 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
         .and(body_string_contains("refresh_token=refresh-1"))
         .and(body_string_contains("client_id=cid"))
         .and(body_string_contains("client_secret=csecret"))
-        .respond_with(token_response("access-2", Some("refresh-2")).set_delay(std::time::Duration::from_millis(50)))
+        .respond_with(
+            token_response("access-2", Some("refresh-2"))
+                .set_delay(std::time::Duration::from_millis(50)),
+        )
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path("/api/v1/lead/lead_1/")).respond_with(Api("access-2", seen.clone())).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/lead/lead_1/"))
+        .respond_with(Api("access-2", seen.clone()))
+        .mount(&server)
+        .await;
 
     let recorder = Arc::new(Recorder {
         seen,
         stored: Mutex::new(Vec::new()),
         used_before_stored: Mutex::new(false),
     });
-    let engine = Engine::builder(mappings_dir()).credential_store(recorder.clone()).build().unwrap();
+    let engine = Engine::builder(mappings_dir())
+        .credential_store(recorder.clone())
+        .build()
+        .unwrap();
     let account = account(&server, "access-1", 1);
 
     let calls = (0..50).map(|_| {
         let engine = engine.clone();
         let account = account.clone();
-        tokio::spawn(async move { engine.get(&account, "crm/accounts", "lead_1").remote_data(false).await })
+        tokio::spawn(async move {
+            engine
+                .get(&account, "crm/accounts", "lead_1")
+                .remote_data(false)
+                .await
+        })
     });
     for call in calls {
         let record = call.await.unwrap().unwrap();
@@ -121,8 +142,15 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
     assert_eq!(refreshes(&server).await.len(), 1, "exactly one refresh");
     let stored = recorder.stored.lock().unwrap().clone();
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].refresh_token.as_deref(), Some("refresh-2"), "the rotated token is handed over");
-    assert!(!*recorder.used_before_stored.lock().unwrap(), "stored before the new token was used");
+    assert_eq!(
+        stored[0].refresh_token.as_deref(),
+        Some("refresh-2"),
+        "the rotated token is handed over"
+    );
+    assert!(
+        !*recorder.used_before_stored.lock().unwrap(),
+        "stored before the new token was used"
+    );
 }
 
 #[tokio::test]
@@ -131,17 +159,35 @@ async fn a_refresh_without_a_refresh_token_keeps_the_old_one() {
     // Each token lasts 0 seconds, so every call refreshes.
     Mock::given(method("POST"))
         .and(path("/oauth2/token/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "access-x", "expires_in": 0})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "access-x", "expires_in": 0})),
+        )
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path("/api/v1/lead/lead_1/")).respond_with(Api("access-x", Seen::default())).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/lead/lead_1/"))
+        .respond_with(Api("access-x", Seen::default()))
+        .mount(&server)
+        .await;
     let engine = Engine::load(mappings_dir()).unwrap();
     let account = account(&server, "access-1", 1);
-    engine.get(&account, "crm/accounts", "lead_1").await.unwrap();
-    engine.get(&account, "crm/accounts", "lead_1").await.unwrap();
+    engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap();
+    engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap();
     let bodies = refreshes(&server).await;
     assert_eq!(bodies.len(), 2);
-    assert!(bodies.iter().all(|body| body.contains("refresh_token=refresh-1")), "{bodies:?}");
+    assert!(
+        bodies
+            .iter()
+            .all(|body| body.contains("refresh_token=refresh-1")),
+        "{bodies:?}"
+    );
 }
 
 #[tokio::test]
@@ -152,14 +198,27 @@ async fn a_401_refreshes_once_and_retries_once() {
         .respond_with(token_response("access-2", Some("refresh-2")))
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path("/api/v1/lead/lead_1/")).respond_with(Api("access-2", Seen::default())).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/lead/lead_1/"))
+        .respond_with(Api("access-2", Seen::default()))
+        .mount(&server)
+        .await;
     let engine = Engine::load(mappings_dir()).unwrap();
     // Not expired by the clock, but revoked upstream.
     let account = account(&server, "revoked", u64::MAX / 2);
-    let record = engine.get(&account, "crm/accounts", "lead_1").await.unwrap();
+    let record = engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap();
     assert_eq!(record["id"], "lead_1");
     assert_eq!(refreshes(&server).await.len(), 1);
-    let api_calls = server.received_requests().await.unwrap().iter().filter(|r| r.url.path().starts_with("/api/")).count();
+    let api_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().starts_with("/api/"))
+        .count();
     assert_eq!(api_calls, 2);
 }
 
@@ -171,10 +230,17 @@ async fn a_401_after_a_refresh_is_an_auth_error_not_a_loop() {
         .respond_with(token_response("access-2", Some("refresh-2")))
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path("/api/v1/lead/lead_1/")).respond_with(Api("never-valid", Seen::default())).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/lead/lead_1/"))
+        .respond_with(Api("never-valid", Seen::default()))
+        .mount(&server)
+        .await;
     let engine = Engine::load(mappings_dir()).unwrap();
     let account = account(&server, "revoked", u64::MAX / 2);
-    let error = engine.get(&account, "crm/accounts", "lead_1").await.unwrap_err();
+    let error = engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
     assert_eq!(refreshes(&server).await.len(), 1);
 }
@@ -184,14 +250,25 @@ async fn a_failed_refresh_is_an_auth_error_that_says_so_without_secrets() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth2/token/"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant", "refresh_token": "refresh-1"})))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant", "refresh_token": "refresh-1"})),
+        )
         .mount(&server)
         .await;
     let engine = Engine::load(mappings_dir()).unwrap();
     let account = account(&server, "access-1", 1);
-    let error = engine.get(&account, "crm/accounts", "lead_1").await.unwrap_err();
+    let error = engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
-    assert!(error.message().contains("refreshing the OAuth token failed"), "{error}");
+    assert!(
+        error
+            .message()
+            .contains("refreshing the OAuth token failed"),
+        "{error}"
+    );
     assert!(error.message().contains("invalid_grant"), "{error}");
     let shown = format!("{error} {error:?} {}", error.to_json());
     for secret in ["refresh-1", "csecret", "access-1"] {
@@ -209,8 +286,13 @@ async fn an_api_key_account_is_untouched_by_oauth() {
         .mount(&server)
         .await;
     let engine = Engine::load(mappings_dir()).unwrap();
-    let account = Account::new("close").with_credential("api_key", "key").with_base_url(format!("{}/api/v1", server.uri()));
-    engine.get(&account, "crm/accounts", "lead_1").await.unwrap();
+    let account = Account::new("close")
+        .with_credential("api_key", "key")
+        .with_base_url(format!("{}/api/v1", server.uri()));
+    engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -228,10 +310,24 @@ async fn the_authorization_code_flow_builds_the_url_and_exchanges_the_code() {
         .with_credential("client_id", "cid")
         .with_credential("client_secret", "csecret")
         .with_option("oauth_base", json!(server.uri()));
-    let url = engine.authorize_url(&account, "http://127.0.0.1:5/callback", "st4te").unwrap();
-    assert!(url.starts_with(&format!("{}/oauth2/authorize/?client_id=cid&response_type=code", server.uri())), "{url}");
-    assert!(url.contains("state=st4te") && url.contains("scope=all.full_access+offline_access"), "{url}");
-    let tokens = engine.exchange_code(&account, "the-code", "http://127.0.0.1:5/callback").await.unwrap();
+    let url = engine
+        .authorize_url(&account, "http://127.0.0.1:5/callback", "st4te")
+        .unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{}/oauth2/authorize/?client_id=cid&response_type=code",
+            server.uri()
+        )),
+        "{url}"
+    );
+    assert!(
+        url.contains("state=st4te") && url.contains("scope=all.full_access+offline_access"),
+        "{url}"
+    );
+    let tokens = engine
+        .exchange_code(&account, "the-code", "http://127.0.0.1:5/callback")
+        .await
+        .unwrap();
     assert_eq!(tokens.access_token, "access-1");
     assert_eq!(tokens.refresh_token.as_deref(), Some("refresh-1"));
     assert!(!format!("{tokens:?}").contains("access-1"));

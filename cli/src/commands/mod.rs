@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod connect;
 pub(crate) mod map;
 pub(crate) mod proxy;
 pub(crate) mod sandbox;
@@ -82,6 +83,11 @@ impl Session {
         tape: &TapeArgs,
     ) -> Result<Session, Error> {
         let mut builder = Engine::builder(mappings);
+        if let Some(path) = &target.account {
+            // Rotated OAuth tokens are written back to the account file before they are used.
+            builder = builder
+                .credential_store(std::sync::Arc::new(AccountFileStore { path: path.clone() }));
+        }
         if tape.record.is_some() {
             builder = builder.record();
         }
@@ -130,5 +136,42 @@ impl Session {
             }
         }
         Ok(())
+    }
+}
+
+/// Keeps an account file's OAuth tokens current: the upstream revokes a refresh token once it
+/// has issued a new one, so the new one must be on disk before it is used.
+struct AccountFileStore {
+    path: std::path::PathBuf,
+}
+
+impl crosswalk::CredentialStore for AccountFileStore {
+    fn store<'a>(
+        &'a self,
+        _account: &'a crosswalk::Account,
+        tokens: &'a crosswalk::TokenSet,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crosswalk::Result<()>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let failed = |why: String| {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("cannot update {}: {why}", self.path.display()),
+                )
+            };
+            let text =
+                std::fs::read_to_string(&self.path).map_err(|error| failed(error.to_string()))?;
+            let mut file: serde_yaml::Value =
+                serde_yaml::from_str(&text).map_err(|error| failed(error.to_string()))?;
+            let credentials = file
+                .get_mut("credentials")
+                .and_then(serde_yaml::Value::as_mapping_mut)
+                .ok_or_else(|| failed("it has no credentials mapping".into()))?;
+            for (name, value) in tokens.credentials() {
+                credentials.insert(name.into(), value.into());
+            }
+            let text = serde_yaml::to_string(&file).map_err(|error| failed(error.to_string()))?;
+            connect::write_private(&self.path, &text)
+        })
     }
 }

@@ -20,12 +20,7 @@ pub(crate) async fn run(mappings: &Path, command: SandboxCommand) -> Result<Exit
 
     let account = account_yaml(&integration, &base_url);
     if let Some(path) = &write_account {
-        std::fs::write(path, &account).map_err(|error| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot write {}: {error}", path.display()),
-            )
-        })?;
+        super::connect::write_private(path, &account)?;
     }
     eprintln!("{} sandbox listening on {base_url}", integration.title);
     match &write_account {

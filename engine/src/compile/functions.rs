@@ -65,7 +65,7 @@ impl Arity {
     }
 
     fn accepts(self, count: usize) -> bool {
-        count >= self.min && self.max.map_or(true, |max| count <= max)
+        count >= self.min && self.max.is_none_or(|max| count <= max)
     }
 }
 
@@ -871,9 +871,8 @@ fn pad(call: &Call<'_>, at_start: bool) -> SearchResult {
     let (Some(subject), Some(width)) = (subject, width) else {
         return Ok(null());
     };
-    let padding: String = std::iter::repeat(pad)
-        .take(width.saturating_sub(subject.chars().count()))
-        .collect();
+    let padding: String =
+        std::iter::repeat_n(pad, width.saturating_sub(subject.chars().count())).collect();
     Ok(text(if at_start {
         padding + subject
     } else {

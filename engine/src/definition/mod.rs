@@ -307,11 +307,23 @@ fn read_oauth2(
     let fields = reader.mapping(
         node,
         "oauth2",
-        &["authorize_url", "token_url", "scopes", "client_credentials_in", "expiry_margin_seconds"],
+        &[
+            "authorize_url",
+            "token_url",
+            "scopes",
+            "client_credentials_in",
+            "expiry_margin_seconds",
+        ],
     )?;
     let mut url = |reader: &mut Reader<'_>, key: &str| {
         let node = required(reader, &fields, key, "a URL template over `options`")?;
-        reader.text_template(templates, node, &fields.child(key), TextKind::Plain, AUTH_VARIABLES)
+        reader.text_template(
+            templates,
+            node,
+            &fields.child(key),
+            TextKind::Plain,
+            AUTH_VARIABLES,
+        )
     };
     let authorize_url = url(reader, "authorize_url");
     let token_url = url(reader, "token_url");

@@ -45,7 +45,7 @@ pub(crate) struct OAuth2 {
     pub(crate) scopes: Vec<String>,
     /// Client credentials go in the form body (true) or in a Basic header (false).
     pub(crate) client_credentials_in_body: bool,
-    /// An access token this close to its expiry is refreshed before use.
+    /// An access token this near its expiry is refreshed before use.
     pub(crate) expiry_margin: std::time::Duration,
 }
 

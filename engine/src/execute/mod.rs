@@ -293,7 +293,13 @@ pub(crate) async fn send(
                 let tokens = context.tokens;
                 bearer = Some(
                     tokens
-                        .after_unauthorized(context.client, context.templates, integration, account, generation)
+                        .after_unauthorized(
+                            context.client,
+                            context.templates,
+                            integration,
+                            account,
+                            generation,
+                        )
                         .await?,
                 );
                 continue;
@@ -368,7 +374,12 @@ async fn transmit(
     if !prepared.query.is_empty() {
         builder = builder.query(&prepared.query);
     }
-    builder = builder.headers(auth_headers(context.templates, integration, account, bearer)?);
+    builder = builder.headers(auth_headers(
+        context.templates,
+        integration,
+        account,
+        bearer,
+    )?);
     for (name, value) in &prepared.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }

@@ -40,7 +40,10 @@ impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
             .field("access_token", &"<redacted>")
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("expires_at", &self.expires_at)
             .finish()
     }
@@ -108,7 +111,11 @@ impl Tokens {
         }
     }
 
-    fn entry(&self, integration: &Integration, account: &Account) -> Arc<tokio::sync::Mutex<State>> {
+    fn entry(
+        &self,
+        integration: &Integration,
+        account: &Account,
+    ) -> Arc<tokio::sync::Mutex<State>> {
         let credentials = account.credentials();
         let key = [
             integration.name.as_str(),
@@ -117,7 +124,10 @@ impl Tokens {
             credentials.get(ACCESS_TOKEN).map_or("", String::as_str),
         ]
         .join("\u{0}");
-        let mut accounts = self.accounts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut accounts = self
+            .accounts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         accounts
             .entry(key)
             .or_insert_with(|| {
@@ -148,7 +158,8 @@ impl Tokens {
                 .expires_at
                 .is_none_or(|at| now() + oauth.expiry_margin.as_secs() < at);
         if !fresh {
-            self.refresh(&mut state, client, templates, integration, account).await?;
+            self.refresh(&mut state, client, templates, integration, account)
+                .await?;
         }
         Ok(Bearer {
             token: state.access.clone().unwrap_or_default(),
@@ -168,7 +179,8 @@ impl Tokens {
         let entry = self.entry(integration, account);
         let mut state = entry.lock().await;
         if state.generation == seen {
-            self.refresh(&mut state, client, templates, integration, account).await?;
+            self.refresh(&mut state, client, templates, integration, account)
+                .await?;
         }
         Ok(Bearer {
             token: state.access.clone().unwrap_or_default(),
@@ -198,7 +210,10 @@ impl Tokens {
         let tokens = request_tokens(client, templates, integration, account, form)
             .await
             .map_err(|error| {
-                Error::new(ErrorKind::Auth, format!("refreshing the OAuth token failed: {}", error.message()))
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("refreshing the OAuth token failed: {}", error.message()),
+                )
             })?;
         // A response without a refresh token keeps the old one.
         let tokens = TokenSet {
@@ -213,7 +228,10 @@ impl Tokens {
             store.store(account, &tokens).await.map_err(|error| {
                 Error::new(
                     ErrorKind::Auth,
-                    format!("the refreshed OAuth tokens could not be stored: {}", error.message()),
+                    format!(
+                        "the refreshed OAuth tokens could not be stored: {}",
+                        error.message()
+                    ),
                 )
             })?;
         }
@@ -223,7 +241,10 @@ impl Tokens {
 
 fn oauth2(integration: &Integration) -> Result<&OAuth2> {
     integration.oauth2.as_ref().ok_or_else(|| {
-        Error::new(ErrorKind::Definition, format!("{} declares no oauth2", integration.name))
+        Error::new(
+            ErrorKind::Definition,
+            format!("{} declares no oauth2", integration.name),
+        )
     })
 }
 
@@ -234,9 +255,16 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn url(templates: &Templates, account: &Account, template: &crate::compile::template::TextTemplate) -> Result<String> {
+fn url(
+    templates: &Templates,
+    account: &Account,
+    template: &crate::compile::template::TextTemplate,
+) -> Result<String> {
     let mut scope = Scope::new();
-    scope.insert("credentials".into(), Value::from_serialize(std::collections::BTreeMap::<String, String>::new()));
+    scope.insert(
+        "credentials".into(),
+        Value::from_serialize(std::collections::BTreeMap::<String, String>::new()),
+    );
     scope.insert("options".into(), Value::from_serialize(account.options()));
     templates.render_text(template, &scope)
 }
@@ -252,10 +280,17 @@ pub(crate) fn authorize_url(
     let oauth = oauth2(integration)?;
     let base = url(templates, account, &oauth.authorize_url)?;
     let client_id = account.credentials().get(CLIENT_ID).ok_or_else(|| {
-        Error::new(ErrorKind::Auth, "the account needs a client_id to start OAuth")
+        Error::new(
+            ErrorKind::Auth,
+            "the account needs a client_id to start OAuth",
+        )
     })?;
-    let mut url = reqwest::Url::parse(&base)
-        .map_err(|error| Error::new(ErrorKind::Definition, format!("bad authorize URL {base}: {error}")))?;
+    let mut url = reqwest::Url::parse(&base).map_err(|error| {
+        Error::new(
+            ErrorKind::Definition,
+            format!("bad authorize URL {base}: {error}"),
+        )
+    })?;
     {
         let mut query = url.query_pairs_mut();
         query
@@ -307,8 +342,13 @@ async fn request_tokens(
     let oauth = oauth2(integration)?;
     let token_url = url(templates, account, &oauth.token_url)?;
     let credentials = account.credentials();
-    let (Some(client_id), Some(client_secret)) = (credentials.get(CLIENT_ID), credentials.get(CLIENT_SECRET)) else {
-        return Err(Error::new(ErrorKind::Auth, "the account needs client_id and client_secret for OAuth"));
+    let (Some(client_id), Some(client_secret)) =
+        (credentials.get(CLIENT_ID), credentials.get(CLIENT_SECRET))
+    else {
+        return Err(Error::new(
+            ErrorKind::Auth,
+            "the account needs client_id and client_secret for OAuth",
+        ));
     };
     let mut request = client.post(&token_url);
     if oauth.client_credentials_in_body {
@@ -322,12 +362,22 @@ async fn request_tokens(
         .form(&form)
         .send()
         .await
-        .map_err(|error| Error::new(ErrorKind::Transport, format!("the token endpoint could not be reached: {}", error.without_url())))?;
+        .map_err(|error| {
+            Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "the token endpoint could not be reached: {}",
+                    error.without_url()
+                ),
+            )
+        })?;
     let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|error| Error::new(ErrorKind::Transport, format!("reading the token response failed: {}", error.without_url())))?;
+    let body = response.bytes().await.map_err(|error| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("reading the token response failed: {}", error.without_url()),
+        )
+    })?;
     if !(200..300).contains(&status) {
         // Token endpoints answer errors as `{"error": ..., "error_description": ...}`; only
         // those two keys are shown, never anything that could be a token.
@@ -336,10 +386,16 @@ async fn request_tokens(
             .iter()
             .find_map(|key| parsed.get(key).and_then(|v| v.as_str()))
             .unwrap_or("no reason given");
-        return Err(Error::new(ErrorKind::Auth, format!("the token endpoint answered {status}: {reason}")));
+        return Err(Error::new(
+            ErrorKind::Auth,
+            format!("the token endpoint answered {status}: {reason}"),
+        ));
     }
     let tokens: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
-        Error::new(ErrorKind::Auth, "the token endpoint's answer holds no access_token")
+        Error::new(
+            ErrorKind::Auth,
+            "the token endpoint's answer holds no access_token",
+        )
     })?;
     Ok(TokenSet {
         access_token: tokens.access_token,
