@@ -718,22 +718,48 @@ impl ListPlan {
             None => prepared
                 .add_page_params(page_params.params, pagination.params_in == ParamsIn::Body)?,
         }
+        if let (Some(bound), Some(window)) = (&page_params.window, &pagination.window) {
+            let mut scope = scope.clone();
+            scope.insert("window".into(), minijinja::Value::from(bound.as_str()));
+            let replacing = execute::render_query(templates, &window.query, &scope)?;
+            prepared
+                .query
+                .retain(|(key, _)| !replacing.iter().any(|(new, _)| new == key));
+            prepared.query.extend(replacing);
+        }
         tracing::debug!(resource = %self.resource, page = ?state, "fetching a page");
         let response = engine.send(integration, account, method, prepared).await?;
 
         let page = from_json(&response.body);
-        let result = map_page(
-            integration,
-            resource,
-            method,
-            &response.body,
-            &page,
-            self.remote_data,
-        )?;
+        let records_path = method.records.as_ref().unwrap_or(&pagination.records);
+        let records = records_at(&response.body, &page, records_path)?;
+        let count = records.len();
+        let keys = match &pagination.window {
+            Some(window) => window_keys(window, &records)?,
+            None => Vec::new(),
+        };
+        // In a window, the records at its lower bound that were already delivered come again.
+        let delivered = match &state {
+            PageState::Offset {
+                w: Some(bound), x, ..
+            } => Some((bound, x)),
+            _ => None,
+        };
+        let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
+        let mut result = Vec::with_capacity(count);
+        for (index, (raw, converted)) in records.into_iter().enumerate() {
+            if let (Some((bound, ids)), Some((key, id))) = (delivered, keys.get(index)) {
+                if key == bound && ids.contains(id) {
+                    continue;
+                }
+            }
+            result.push(map_record(mapping, raw, &converted, self.remote_data)?);
+        }
         let answer = paging::Answer {
             page: &page,
             headers: &response.headers,
-            records: result.len(),
+            records: count,
+            keys: &keys,
             url: &response.url,
             base: &base,
         };
@@ -889,6 +915,29 @@ impl<'a> RecordCall<'a> {
     }
 }
 
+/// The window key and id of every record, as strings.
+fn window_keys(
+    window: &crate::definition::model::Window,
+    records: &[(&serde_json::Value, Rcvar)],
+) -> Result<Vec<(String, String)>> {
+    let text = |value: Rcvar, what: &str| match &*value {
+        jmespath::Variable::String(text) => Ok(text.clone()),
+        jmespath::Variable::Number(number) => Ok(number.to_string()),
+        _ => Err(Error::mapping(format!(
+            "a record has no {what} for paging past the deepest offset"
+        ))),
+    };
+    records
+        .iter()
+        .map(|(_, converted)| {
+            Ok((
+                text(window.key.search(converted)?, "window key")?,
+                text(window.id.search(converted)?, "id")?,
+            ))
+        })
+        .collect()
+}
+
 /// Maps every record of a list response; `page` is the body, converted once.
 fn map_page(
     integration: &Integration,
@@ -898,10 +947,11 @@ fn map_page(
     page: &Rcvar,
     remote_data: bool,
 ) -> Result<Vec<serde_json::Value>> {
-    let records_path = method
-        .records
+    let pagination = method
+        .pagination
         .as_ref()
-        .unwrap_or(&integration.pagination.records);
+        .unwrap_or(&integration.pagination);
+    let records_path = method.records.as_ref().unwrap_or(&pagination.records);
     let records = records_at(body, page, records_path)?;
     let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
     records

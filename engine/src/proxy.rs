@@ -278,6 +278,7 @@ impl ProxyPlan {
             page: &page,
             headers: &response.headers,
             records: records.len(),
+            keys: &[],
             url: &response.url,
             base: &base,
         };
@@ -322,13 +323,24 @@ fn first_state(pagination: &Pagination, query: &[(String, String)]) -> PageState
     };
     let number = |key: &str, default: u64| get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
     match &pagination.kind {
-        PaginationKind::None => PageState::Offset { o: 0, l: 0 },
+        PaginationKind::None => PageState::Offset {
+            o: 0,
+            l: 0,
+            w: None,
+            x: Vec::new(),
+            t: None,
+            y: Vec::new(),
+        },
         PaginationKind::Offset {
             offset_param,
             limit_param,
         } => PageState::Offset {
             o: number(offset_param, 0),
             l: number(limit_param, pagination.default_limit),
+            w: None,
+            x: Vec::new(),
+            t: None,
+            y: Vec::new(),
         },
         PaginationKind::Page {
             page_param,

@@ -87,7 +87,7 @@ async fn accounts_list_without_remote_data() {
         .all(|record| record.get("remote_data").is_none()));
     assert_eq!(
         up.sent().await["query"],
-        json!({"_limit": "100", "_skip": "0"})
+        json!({"_limit": "100", "_skip": "0", "query": "sort:date_created"})
     );
 }
 

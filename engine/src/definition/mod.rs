@@ -31,6 +31,8 @@ pub(crate) struct Catalog {
 pub(crate) const REQUEST_VARIABLES: &[&str] = &["id", "body", "filters", "options"];
 /// Variables a filter's template may name: the request's plus the filter's `value`.
 const FILTER_VARIABLES: &[&str] = &["id", "body", "filters", "options", "value"];
+/// Variables a window's query may name: the request's plus the window's lower bound.
+const WINDOW_VARIABLES: &[&str] = &["id", "body", "filters", "options", "window"];
 /// Variables an auth template may name.
 const AUTH_VARIABLES: &[&str] = &["credentials", "options"];
 
@@ -195,7 +197,13 @@ fn read_integration(
         None => Some(Vec::new()),
     };
     let pagination = match fields.get("pagination") {
-        Some(node) => read_pagination(reader, node, "pagination", &Pagination::default()),
+        Some(node) => read_pagination(
+            reader,
+            templates,
+            node,
+            "pagination",
+            &Pagination::default(),
+        ),
         None => Some(Pagination::default()),
     };
     let error_message = match fields.get("errors") {
@@ -389,12 +397,15 @@ const PAGINATION_KEYS: &[&str] = &[
     "records",
     "default_limit",
     "max_limit",
+    "max_offset",
+    "window",
 ];
 const PAGINATION_KINDS: &[&str] = &["none", "offset", "page", "cursor", "next_link"];
 
 /// Reads a pagination block; keys it leaves out keep the values of `base`.
 fn read_pagination(
     reader: &mut Reader<'_>,
+    templates: &mut Templates,
     node: &Node,
     path: &str,
     base: &Pagination,
@@ -494,7 +505,45 @@ fn read_pagination(
     if let Some(node) = fields.get("max_limit") {
         pagination.max_limit = reader.integer(node, &fields.child("max_limit"), 1)?;
     }
+    if let Some(node) = fields.get("max_offset") {
+        pagination.max_offset = Some(reader.integer(node, &fields.child("max_offset"), 1)?);
+    }
+    if let Some(node) = fields.get("window") {
+        pagination.window = Some(read_window(
+            reader,
+            templates,
+            node,
+            &fields.child("window"),
+        )?);
+    }
     Some(pagination)
+}
+
+fn read_window(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+    path: &str,
+) -> Option<model::Window> {
+    let fields = reader.mapping(node, path, &["key", "id", "query"])?;
+    let key = required(reader, &fields, "key", "the ascending sort key of a record")
+        .and_then(|node| reader.expression(node, &fields.child("key")));
+    let id = required(reader, &fields, "id", "a record's identity")
+        .and_then(|node| reader.expression(node, &fields.child("id")));
+    let query = required(
+        reader,
+        &fields,
+        "query",
+        "the parameters that start a window at `window`",
+    )
+    .and_then(|node| {
+        reader.body_template(templates, node, &fields.child("query"), WINDOW_VARIABLES)
+    });
+    Some(model::Window {
+        key: key?,
+        id: id?,
+        query: query?,
+    })
 }
 
 fn read_record_path(reader: &mut Reader<'_>, node: &Node, path: &str) -> Option<RecordPath> {
@@ -612,9 +661,14 @@ fn read_method(
     };
     // A method's pagination starts from the integration's and changes what it names.
     let pagination = match fields.get("pagination") {
-        Some(node) => {
-            read_pagination(reader, node, &fields.child("pagination"), base_pagination).map(Some)
-        }
+        Some(node) => read_pagination(
+            reader,
+            templates,
+            node,
+            &fields.child("pagination"),
+            base_pagination,
+        )
+        .map(Some),
         None => Some(None),
     };
     let (default_limit, max_limit) = limit?;

@@ -102,6 +102,23 @@ pub(crate) struct Pagination {
     pub(crate) records: RecordPath,
     pub(crate) default_limit: u64,
     pub(crate) max_limit: u64,
+    /// The deepest offset the upstream accepts (offset paging).
+    pub(crate) max_offset: Option<u64>,
+    /// How a list continues past `max_offset`: by windows on an ascending key.
+    pub(crate) window: Option<Window>,
+}
+
+/// Continues an offset list past the upstream's deepest offset: records arrive sorted by
+/// `key`, and each new window asks for records from the last key seen on, dropping the ones at
+/// that key already delivered.
+#[derive(Clone)]
+pub(crate) struct Window {
+    /// The ascending sort key of a record.
+    pub(crate) key: Expression,
+    /// A record's identity.
+    pub(crate) id: Expression,
+    /// Query parameters that start a window at `window` (they replace same-named ones).
+    pub(crate) query: BodyTemplate,
 }
 
 impl Default for Pagination {
@@ -113,6 +130,8 @@ impl Default for Pagination {
             records: RecordPath::root(),
             default_limit: 100,
             max_limit: 100,
+            max_offset: None,
+            window: None,
         }
     }
 }

@@ -201,6 +201,15 @@ pub(crate) fn base_url<'a>(integration: &'a Integration, account: &'a Account) -
     account.base_url().unwrap_or(&integration.base_url)
 }
 
+/// Renders a query template to pairs.
+pub(crate) fn render_query(
+    templates: &Templates,
+    template: &BodyTemplate,
+    scope: &Scope,
+) -> Result<Vec<(String, String)>> {
+    query_pairs(templates.render_body(template, scope)?)
+}
+
 /// Renders a filter's query parameters.
 pub(crate) fn filter_query(
     templates: &Templates,

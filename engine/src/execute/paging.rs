@@ -17,14 +17,21 @@ pub(crate) struct PageParams {
     pub(crate) params: Vec<(String, serde_json::Value)>,
     /// For next links: the path and query under the base URL that replace the method's own.
     pub(crate) link: Option<String>,
+    /// Past the deepest offset: the lower bound of the current window.
+    pub(crate) window: Option<String>,
 }
 
 /// The state of the first page.
 pub(crate) fn first(pagination: &Pagination, limit: u64) -> PageState {
     match &pagination.kind {
-        PaginationKind::None | PaginationKind::Offset { .. } => {
-            PageState::Offset { o: 0, l: limit }
-        }
+        PaginationKind::None | PaginationKind::Offset { .. } => PageState::Offset {
+            o: 0,
+            l: limit,
+            w: None,
+            x: Vec::new(),
+            t: None,
+            y: Vec::new(),
+        },
         PaginationKind::Page { first_page, .. } => PageState::Page {
             p: *first_page,
             l: limit,
@@ -61,10 +68,11 @@ pub(crate) fn params(pagination: &Pagination, state: &PageState) -> Result<PageP
                 offset_param,
                 limit_param,
             },
-            PageState::Offset { o, l },
+            PageState::Offset { o, l, w, .. },
         ) => {
             out.params.push((offset_param.clone(), number(*o)));
             out.params.push((limit_param.clone(), number(*l)));
+            out.window = w.clone();
         }
         (
             PaginationKind::Page {
@@ -111,6 +119,8 @@ pub(crate) struct Answer<'a> {
     pub(crate) page: &'a Rcvar,
     pub(crate) headers: &'a [(String, String)],
     pub(crate) records: usize,
+    /// The window key and id of each record on the page, when the pagination has a window.
+    pub(crate) keys: &'a [(String, String)],
     /// The URL the page was fetched from, for resolving relative links.
     pub(crate) url: &'a str,
     /// The base URL every link must stay under.
@@ -132,18 +142,34 @@ pub(crate) fn next(
     let limit = limit_of(state);
     let next = match (&pagination.kind, state) {
         (PaginationKind::None, _) => None,
-        (PaginationKind::Offset { .. }, PageState::Offset { o, .. }) => has_more()?.then(|| {
-            // An empty page that still says "more" advances by the page size.
-            let advance = if answer.records == 0 {
-                limit
-            } else {
-                answer.records as u64
-            };
-            PageState::Offset {
-                o: o + advance,
-                l: limit,
+        (PaginationKind::Offset { .. }, PageState::Offset { o, w, x, t, y, .. }) => {
+            match has_more()? {
+                false => None,
+                true => {
+                    // An empty page that still says "more" advances by the page size.
+                    let advance = if answer.records == 0 {
+                        limit
+                    } else {
+                        answer.records as u64
+                    };
+                    let next = o + advance;
+                    let (tail, tail_ids) = tail(t.as_deref(), y, answer.keys);
+                    match pagination.max_offset {
+                        Some(max) if next + limit > max && pagination.window.is_some() => {
+                            Some(next_window(w.as_deref(), tail, tail_ids, limit)?)
+                        }
+                        _ => Some(PageState::Offset {
+                            o: next,
+                            l: limit,
+                            w: w.clone(),
+                            x: x.clone(),
+                            t: tail,
+                            y: tail_ids,
+                        }),
+                    }
+                }
             }
-        }),
+        }
         (PaginationKind::Page { .. }, PageState::Page { p, .. }) => {
             has_more()?.then(|| PageState::Page { p: p + 1, l: limit })
         }
@@ -185,6 +211,56 @@ pub(crate) fn next(
         ));
     }
     Ok(next)
+}
+
+/// The highest key delivered in the window so far and every id at it, after this page.
+fn tail(
+    previous: Option<&str>,
+    previous_ids: &[String],
+    keys: &[(String, String)],
+) -> (Option<String>, Vec<String>) {
+    let Some((last, _)) = keys.last() else {
+        return (previous.map(str::to_owned), previous_ids.to_vec());
+    };
+    let mut ids: Vec<String> = keys
+        .iter()
+        .filter(|(key, _)| key == last)
+        .map(|(_, id)| id.clone())
+        .collect();
+    if previous == Some(last.as_str()) {
+        ids.extend(previous_ids.iter().cloned());
+    }
+    ids.sort();
+    ids.dedup();
+    (Some(last.clone()), ids)
+}
+
+/// A new window from the highest key delivered, remembering the ids at that key so they are
+/// not delivered twice. A window that did not move past its own start cannot make progress.
+fn next_window(
+    current: Option<&str>,
+    tail: Option<String>,
+    tail_ids: Vec<String>,
+    limit: u64,
+) -> Result<PageState> {
+    let Some(start) = tail else {
+        return Err(Error::mapping(
+            "the list reached the upstream's deepest offset without a window key; cannot go deeper",
+        ));
+    };
+    if current == Some(start.as_str()) {
+        return Err(Error::mapping(format!(
+            "more records than the upstream's deepest offset share the window key `{start}`; cannot go deeper"
+        )));
+    }
+    Ok(PageState::Offset {
+        o: 0,
+        l: limit,
+        w: Some(start),
+        x: tail_ids,
+        t: None,
+        y: Vec::new(),
+    })
 }
 
 /// The `rel="next"` target of an RFC 8288 `Link` header.

@@ -18,8 +18,21 @@ const VERSION: u8 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub(crate) enum PageState {
-    /// Offset paging: the next offset and the page size.
-    Offset { o: u64, l: u64 },
+    /// Offset paging: the next offset and the page size; past the upstream's deepest offset,
+    /// also the window's lower bound `w` and the ids at that bound already delivered `x`.
+    Offset {
+        o: u64,
+        l: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        w: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        x: Vec<String>,
+        /// The highest window key delivered so far in this window, and the ids at it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        t: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        y: Vec<String>,
+    },
     /// Page-number paging: the next page and the page size.
     Page { p: u64, l: u64 },
     /// An upstream cursor (empty before the first page) and the page size.
@@ -110,7 +123,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let state = PageState::Offset { o: 200, l: 100 };
+        let state = PageState::Offset {
+            o: 200,
+            l: 100,
+            w: None,
+            x: vec![],
+            t: None,
+            y: vec![],
+        };
         let cursor = binding(&[]).encode(state.clone());
         assert_eq!(binding(&[]).decode(&cursor).unwrap(), state);
     }
@@ -120,7 +140,14 @@ mod tests {
         for garbage in ["", "abc", "!!!", "eyJ2IjoxfQ"] {
             assert!(binding(&[]).decode(garbage).is_err(), "{garbage}");
         }
-        let cursor = binding(&[]).encode(PageState::Offset { o: 5, l: 5 });
+        let cursor = binding(&[]).encode(PageState::Offset {
+            o: 5,
+            l: 5,
+            w: None,
+            x: vec![],
+            t: None,
+            y: vec![],
+        });
         let filters = [("status".to_owned(), "open".to_owned())];
         let error = binding(&filters).decode(&cursor).unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::Input);
