@@ -75,6 +75,27 @@ impl Account {
         &self.options
     }
 
+    /// `text` with every credential value, plain or in a Basic header's base64 form, replaced
+    /// by `<redacted>`: for upstream answers that echo a key back, and for recordings.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        use base64::Engine as _;
+        let mut out = text.to_owned();
+        for value in self.credentials.values().filter(|value| value.len() >= 4) {
+            let encoded = base64::engine::general_purpose::STANDARD;
+            let forms = [
+                value.clone(),
+                encoded.encode(format!("{value}:")),
+                encoded.encode(value),
+            ];
+            for form in forms {
+                if out.contains(&form) {
+                    out = out.replace(&form, "<redacted>");
+                }
+            }
+        }
+        out
+    }
+
     /// Reads an account file (YAML): `integration`, `credentials`, optional `base_url` and
     /// `options`. Any string may be written `${VAR}` to read it from the environment.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Account> {
@@ -113,7 +134,9 @@ impl Account {
             account.credentials.insert(name.clone(), value);
         }
         if let Some(base_url) = &file.base_url {
-            account.base_url = Some(expand(base_url, "base_url")?);
+            let base_url = expand(base_url, "base_url")?;
+            check_base_url(&base_url).map_err(|why| Error::input(format!("`base_url`: {why}")))?;
+            account.base_url = Some(base_url);
         }
         for (name, value) in file.options {
             let value = match value {
@@ -126,6 +149,24 @@ impl Account {
         }
         Ok(account)
     }
+}
+
+/// A base URL must be an absolute `http` or `https` URL, without credentials in it.
+pub(crate) fn check_base_url(text: &str) -> std::result::Result<(), String> {
+    let url =
+        reqwest::Url::parse(text).map_err(|error| format!("`{text}` is not a URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{text}` is not an http or https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials belong under `credentials`, not in the URL".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{text}` holds a query or fragment; a base URL is a prefix"
+        ));
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

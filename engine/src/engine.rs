@@ -22,6 +22,8 @@ use crate::unified::ListPage;
 
 /// How long one upstream request may take before it fails as a transport error.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Empty pages in a row, each signalling more, after which a stream gives up.
+const MAX_EMPTY_PAGES: u32 = 20;
 /// The most pages one [`ListCall::stream`] follows before it stops with an error.
 const DEFAULT_MAX_PAGES: u64 = 100_000;
 
@@ -541,6 +543,7 @@ impl<'a> ListCall<'a> {
                 next: Some(state),
                 seen: HashSet::new(),
                 fetched: 0,
+                empty_in_a_row: 0,
             })
         });
         let pages = stream::try_unfold(walk.map(Some), |walk| async move {
@@ -577,6 +580,8 @@ struct Walk {
     /// Every page fetched so far, to refuse an upstream that sends us back to one.
     seen: HashSet<PageState>,
     fetched: u64,
+    /// Empty pages in a row that still signalled more.
+    empty_in_a_row: u32,
 }
 
 impl Walk {
@@ -586,8 +591,14 @@ impl Walk {
         };
         let max_pages = self.engine.inner.max_pages;
         if self.fetched >= max_pages {
-            return Err(Error::input(format!(
+            return Err(Error::mapping(format!(
                 "stopped after {max_pages} pages of {}: the upstream kept signalling more",
+                self.plan.resource
+            )));
+        }
+        if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+            return Err(Error::mapping(format!(
+                "stopped after {MAX_EMPTY_PAGES} empty pages of {} in a row that each signalled more",
                 self.plan.resource
             )));
         }
@@ -604,6 +615,11 @@ impl Walk {
         }
         let page = self.plan.fetch(&self.engine, &self.account, state).await?;
         self.fetched += 1;
+        self.empty_in_a_row = if page.result.is_empty() {
+            self.empty_in_a_row + 1
+        } else {
+            0
+        };
         self.next = match &page.next_cursor {
             Some(token) => Some(Some(self.plan.binding().decode(token)?)),
             None => None,
@@ -617,6 +633,9 @@ impl Walk {
 struct ListPlan {
     resource: String,
     limit: u64,
+    /// Whether the caller chose the page size (it then overrides a cursor's).
+    limit_given: bool,
+    max_limit: u64,
     filters: Vec<(String, String)>,
     remote_data: bool,
 }
@@ -640,6 +659,7 @@ impl ListPlan {
             .default_limit
             .unwrap_or(pagination.default_limit)
             .min(max);
+        let limit_given = limit.is_some();
         let limit = match limit {
             Some(0) => return Err(Error::input("limit must be at least 1")),
             Some(limit) => limit.min(max),
@@ -671,9 +691,27 @@ impl ListPlan {
         Ok(ListPlan {
             resource: resource.to_owned(),
             limit,
+            limit_given,
+            max_limit: max,
             filters,
             remote_data,
         })
+    }
+
+    /// A cursor's page size, unless the caller chose one; either way within the endpoint's cap.
+    fn page_size(&self, state: PageState) -> Result<PageState> {
+        let state = match self.limit_given {
+            true => paging::with_limit(state, self.limit),
+            false => state,
+        };
+        let size = paging::limit_of(&state);
+        if size == 0 || size > self.max_limit {
+            return Err(Error::input(format!(
+                "invalid cursor for {}: its page size {size} is outside 1 to {}",
+                self.resource, self.max_limit
+            )));
+        }
+        Ok(state)
     }
 
     fn binding(&self) -> Binding<'_> {
@@ -697,7 +735,10 @@ impl ListPlan {
             .unwrap_or(&integration.pagination);
         let templates = &engine.inner.catalog.templates;
         let scope = execute::scope(account, None, None, &self.filters);
-        let state = state.unwrap_or_else(|| paging::first(pagination, self.limit));
+        let state = match state {
+            Some(state) => self.page_size(state)?,
+            None => paging::first(pagination, self.limit),
+        };
 
         let mut query = Vec::new();
         for (name, value) in &self.filters {
@@ -734,8 +775,9 @@ impl ListPlan {
         let records_path = method.records.as_ref().unwrap_or(&pagination.records);
         let records = records_at(&response.body, &page, records_path)?;
         let count = records.len();
+        // Records without a key are fine until a window is needed; then the list fails.
         let keys = match &pagination.window {
-            Some(window) => window_keys(window, &records)?,
+            Some(window) => window_keys(window, &records).unwrap_or_default(),
             None => Vec::new(),
         };
         // In a window, the records at its lower bound that were already delivered come again.
@@ -748,7 +790,9 @@ impl ListPlan {
         let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
         let mut result = Vec::with_capacity(count);
         for (index, (raw, converted)) in records.into_iter().enumerate() {
-            if let (Some((bound, ids)), Some((key, id))) = (delivered, keys.get(index)) {
+            if let (Some((bound, ids)), Some((key, id))) =
+                (delivered, keys.get(index).filter(|_| keys.len() == count))
+            {
                 if key == bound && ids.contains(id) {
                     continue;
                 }
@@ -759,7 +803,7 @@ impl ListPlan {
             page: &page,
             headers: &response.headers,
             records: count,
-            keys: &keys,
+            keys: if keys.len() == count { &keys } else { &[] },
             url: &response.url,
             base: &base,
         };
@@ -820,6 +864,14 @@ fn map_record(
     };
     let mut mapped = mapping.search_json(converted)?;
     if let serde_json::Value::Object(object) = &mut mapped {
+        // A unified record is identified by its id; a mapping that finds none was given
+        // something other than a record (an envelope, an empty body, an error).
+        if object.get("id").is_some_and(serde_json::Value::is_null) {
+            return Err(Error::mapping(
+                "the upstream answer holds no record with an id where one was expected",
+            )
+            .with_upstream(200, truncate_json(raw)));
+        }
         if remote_data {
             object.insert("remote_data".into(), raw.clone());
         }

@@ -371,6 +371,28 @@ async fn connection_resets_are_retried_then_reported() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_says_so() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let demo = demo(Duration::from_secs(5));
+    let error = demo
+        .engine
+        .get(
+            &account(&format!("http://{address}")),
+            "things/things",
+            "t1",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert!(
+        error.message().to_lowercase().contains("refused"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn a_success_that_is_not_json_is_a_mapping_error() {
     let server = scripted(
         "GET",

@@ -854,6 +854,9 @@ fn replace(call: &Call<'_>) -> SearchResult {
     }))
 }
 
+/// The widest `pad_left`/`pad_right` result.
+const MAX_PAD_WIDTH: usize = 10_000;
+
 /// Pads to `$width` characters with `$pad` (a single character, space by default) on one side.
 fn pad(call: &Call<'_>, at_start: bool) -> SearchResult {
     let subject = call.string(0)?;
@@ -871,6 +874,10 @@ fn pad(call: &Call<'_>, at_start: bool) -> SearchResult {
     let (Some(subject), Some(width)) = (subject, width) else {
         return Ok(null());
     };
+    // Padding is for codes and ids; a width from bad data must not allocate gigabytes.
+    if width > MAX_PAD_WIDTH {
+        return Err(call.invalid(1, "width of at most 10000", format!("{width}")));
+    }
     let padding: String =
         std::iter::repeat_n(pad, width.saturating_sub(subject.chars().count())).collect();
     Ok(text(if at_start {

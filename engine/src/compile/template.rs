@@ -36,6 +36,10 @@ const FUNCTIONS: &[&str] = &["join_words", "fail", "range", "dict", "namespace",
 pub(crate) struct Templates {
     env: Environment<'static>,
     next_id: usize,
+    /// Where each template was written (file and YAML path), for render errors.
+    sites: std::collections::HashMap<String, String>,
+    /// The site of the templates being compiled now.
+    site: String,
 }
 
 /// A fault in a template: byte offset into its text (when known) and the message.
@@ -100,6 +104,13 @@ impl Templates {
         env.set_formatter(|out, state, value| {
             if state.auto_escape() == AutoEscape::Custom("path") {
                 let text = value.to_string();
+                // Encoded or not, `.` and `..` segments mean "here" and "up" to URL parsers.
+                if text == "." || text == ".." || text.is_empty() {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("`{text}` cannot be a path segment"),
+                    ));
+                }
                 let encoded = percent_encoding::utf8_percent_encode(&text, SEGMENT);
                 out.write_str(&encoded.to_string())
                     .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
@@ -111,7 +122,30 @@ impl Templates {
         env.add_filter("b64encode", b64encode);
         env.add_function("join_words", join_words);
         env.add_function("fail", fail);
-        Templates { env, next_id: 0 }
+        Templates {
+            env,
+            next_id: 0,
+            sites: std::collections::HashMap::new(),
+            site: String::new(),
+        }
+    }
+
+    /// Names where the next templates come from, for messages when they fail to render.
+    pub(crate) fn at(&mut self, site: String) {
+        self.site = site;
+    }
+
+    fn render_error(&self, name: &str, error: minijinja::Error) -> Error {
+        let detail = error
+            .detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| error.kind().to_string());
+        match self.sites.get(name) {
+            Some(site) => Error::input(format!(
+                "cannot build the upstream request at {site}: {detail}"
+            )),
+            None => Error::input(format!("cannot build the upstream request: {detail}")),
+        }
     }
 
     fn next_name(&mut self, suffix: &str) -> String {
@@ -155,6 +189,7 @@ impl Templates {
         shift: usize,
         allowed: &[&str],
     ) -> Result<(), Vec<Fault>> {
+        self.sites.insert(name.to_owned(), self.site.clone());
         if let Err(error) = self.env.add_template_owned(name.to_owned(), source) {
             let offset = error.range().map(|range| range.start.saturating_sub(shift));
             let detail = error.detail().unwrap_or("syntax error").to_owned();
@@ -196,11 +231,9 @@ impl Templates {
         template: &TextTemplate,
         scope: &Scope,
     ) -> Result<String, Error> {
-        let compiled = self
-            .env
-            .get_template(&template.name)
-            .map_err(render_error)?;
-        compiled.render(scope).map_err(render_error)
+        let fail = |error| self.render_error(&template.name, error);
+        let compiled = self.env.get_template(&template.name).map_err(fail)?;
+        compiled.render(scope).map_err(fail)
     }
 
     /// Renders a typed leaf; `None` means undefined, which callers leave out.
@@ -209,11 +242,9 @@ impl Templates {
         template: &ValueTemplate,
         scope: &Scope,
     ) -> Result<Option<Value>, Error> {
-        let compiled = self
-            .env
-            .get_template(&template.name)
-            .map_err(render_error)?;
-        let captured = compiled.render_captured(scope).map_err(render_error)?;
+        let fail = |error| self.render_error(&template.name, error);
+        let compiled = self.env.get_template(&template.name).map_err(fail)?;
+        let captured = compiled.render_captured(scope).map_err(fail)?;
         Ok(captured
             .state()
             .lookup(RESULT)
@@ -299,14 +330,18 @@ impl Templates {
             return Ok(Some(serde_json::Value::Null));
         }
         if items.kind() != ValueKind::Seq {
+            let site = self.sites.get(&list.name).map_or("`$each`", String::as_str);
             return Err(Error::input(format!(
-                "expected a list to repeat over, got {}",
+                "expected a list to repeat over at {site}, got {}",
                 items.kind()
             )));
         }
         let mut out = Vec::new();
         let mut inner = scope.clone();
-        for element in items.try_iter().map_err(render_error)? {
+        for element in items
+            .try_iter()
+            .map_err(|error| self.render_error(&list.name, error))?
+        {
             inner.insert(binding.to_owned(), element);
             if let Some(value) = self.render_body(item, &inner)? {
                 out.push(value);
@@ -345,14 +380,6 @@ pub(crate) fn json_type_name(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "an object",
     }
-}
-
-fn render_error(error: minijinja::Error) -> Error {
-    let detail = error
-        .detail()
-        .map(str::to_owned)
-        .unwrap_or_else(|| error.to_string());
-    Error::input(format!("cannot build the upstream request: {detail}"))
 }
 
 /// `{{ mapping | prefix_keys("p.") }}`: the same object with every key prefixed.

@@ -27,12 +27,21 @@ pub(crate) struct Catalog {
     pub(crate) templates: Templates,
 }
 
-/// Variables a request template (path, query, body, header) may name.
-pub(crate) const REQUEST_VARIABLES: &[&str] = &["id", "body", "filters", "options"];
+/// Variables a request template (path, query, body, header) may name, per method: only a
+/// write has `body`, only a list has `filters`. A create may test `id is defined` (it never
+/// is), so that one body template can serve create and update.
+fn request_variables(method: MethodName) -> &'static [&'static str] {
+    match method {
+        MethodName::List => &["filters", "options"],
+        MethodName::Get | MethodName::Delete => &["id", "options"],
+        MethodName::Create => &["id", "body", "options"],
+        MethodName::Update => &["id", "body", "options"],
+    }
+}
 /// Variables a filter's template may name: the request's plus the filter's `value`.
-const FILTER_VARIABLES: &[&str] = &["id", "body", "filters", "options", "value"];
+const FILTER_VARIABLES: &[&str] = &["filters", "options", "value"];
 /// Variables a window's query may name: the request's plus the window's lower bound.
-const WINDOW_VARIABLES: &[&str] = &["id", "body", "filters", "options", "window"];
+const WINDOW_VARIABLES: &[&str] = &["filters", "options", "window"];
 /// Variables an auth template may name.
 const AUTH_VARIABLES: &[&str] = &["credentials", "options"];
 
@@ -179,8 +188,16 @@ fn read_integration(
     let fields = reader.mapping(&root, "", INTEGRATION_KEYS)?;
     let name = required(reader, &fields, "name", "the integration's name")
         .and_then(|node| reader.string(node, "name"));
-    let base_url = required(reader, &fields, "base_url", "the API's base URL")
-        .and_then(|node| reader.string(node, "base_url"));
+    let base_url = required(reader, &fields, "base_url", "the API's base URL").and_then(|node| {
+        let text = reader.string(node, "base_url")?;
+        match crate::account::check_base_url(&text) {
+            Ok(()) => Some(text),
+            Err(why) => {
+                reader.report(node.position, "base_url", why, None);
+                None
+            }
+        }
+    });
     let title = fields
         .get("title")
         .and_then(|node| reader.string(node, "title"));
@@ -600,7 +617,7 @@ fn read_resource(
             continue;
         };
         let path = method_fields.child(key);
-        match read_method(reader, templates, node, &path, base_pagination) {
+        match read_method(reader, templates, node, &path, method_name, base_pagination) {
             Some(method) => {
                 methods.insert(method_name, method);
             }
@@ -626,11 +643,13 @@ fn read_method(
     templates: &mut Templates,
     node: &Node,
     path: &str,
+    name: MethodName,
     base_pagination: &Pagination,
 ) -> Option<Method> {
     let fields = reader.mapping(node, path, METHOD_KEYS)?;
+    let allowed = request_variables(name);
     let request = required(reader, &fields, "request", "the upstream request")
-        .and_then(|node| read_request(reader, templates, node, &fields.child("request")));
+        .and_then(|node| read_request(reader, templates, node, &fields.child("request"), allowed));
     let records = match fields.get("records") {
         Some(node) => read_record_path(reader, node, &fields.child("records")).map(Some),
         None => Some(None),
@@ -755,39 +774,42 @@ fn read_request(
     templates: &mut Templates,
     node: &Node,
     path: &str,
+    allowed: &[&str],
 ) -> Option<HttpRequest> {
     let fields = reader.mapping(node, path, REQUEST_KEYS)?;
     let method = required(reader, &fields, "method", "GET, POST, PUT, PATCH or DELETE")
         .and_then(|node| reader.choice(node, &fields.child("method"), HTTP_METHODS));
-    let path_template =
-        required(reader, &fields, "path", "the path under the base URL").and_then(|node| {
-            reader.text_template(
-                templates,
-                node,
-                &fields.child("path"),
-                TextKind::Path,
-                REQUEST_VARIABLES,
-            )
-        });
+    let path_node = required(reader, &fields, "path", "the path under the base URL");
+    if let Some(node) = path_node {
+        let starts_right = matches!(&node.value, yaml::NodeValue::Scalar(text, _)
+            if text.starts_with('/') || text.starts_with("{{"));
+        if !starts_right {
+            let message = "a path starts with `/` (it is appended to the base URL)";
+            reader.report(node.position, &fields.child("path"), message, None);
+        }
+    }
+    let path_template = path_node.and_then(|node| {
+        reader.text_template(
+            templates,
+            node,
+            &fields.child("path"),
+            TextKind::Path,
+            allowed,
+        )
+    });
     let query = match fields.get("query") {
         Some(node) => reader
-            .body_template(templates, node, &fields.child("query"), REQUEST_VARIABLES)
+            .body_template(templates, node, &fields.child("query"), allowed)
             .map(Some),
         None => Some(None),
     };
     let headers = match fields.get("headers") {
-        Some(node) => read_headers(
-            reader,
-            templates,
-            node,
-            &fields.child("headers"),
-            REQUEST_VARIABLES,
-        ),
+        Some(node) => read_headers(reader, templates, node, &fields.child("headers"), allowed),
         None => Some(Vec::new()),
     };
     let body = match fields.get("body") {
         Some(node) => reader
-            .body_template(templates, node, &fields.child("body"), REQUEST_VARIABLES)
+            .body_template(templates, node, &fields.child("body"), allowed)
             .map(Some),
         None => Some(None),
     };

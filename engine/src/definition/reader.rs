@@ -226,6 +226,7 @@ impl<'a> Reader<'a> {
         allowed: &[&str],
     ) -> Option<TextTemplate> {
         let text = self.string(node, path)?;
+        templates.at(format!("{} `{path}`", self.file.display()));
         match templates.text(&text, kind, allowed) {
             Ok(template) => Some(template),
             Err(faults) => {
@@ -336,6 +337,7 @@ impl<'a> Reader<'a> {
             self.report(node.position, path, message, None);
             return None;
         };
+        templates.at(format!("{} `{path}`", self.file.display()));
         match templates.value(expression, allowed) {
             Ok(template) => Some(template),
             Err(faults) => {
@@ -358,6 +360,7 @@ impl<'a> Reader<'a> {
                 .value_leaf(templates, node, path, allowed)
                 .map(BodyTemplate::Value);
         }
+        templates.at(format!("{} `{path}`", self.file.display()));
         match templates.text(text, TextKind::Plain, allowed) {
             Ok(template) => Some(BodyTemplate::Text(template)),
             Err(faults) => {

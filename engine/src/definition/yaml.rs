@@ -84,6 +84,14 @@ impl Node {
     }
 }
 
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        NodeValue::Scalar(..) => 0,
+        NodeValue::Sequence(items) => items.iter().map(count_nodes).sum(),
+        NodeValue::Mapping(map) => map.values().map(|(_, node)| count_nodes(node)).sum(),
+    }
+}
+
 fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
@@ -125,6 +133,8 @@ pub(crate) struct SyntaxError {
 /// Parses one YAML document into a positioned tree. An empty document is a null scalar.
 pub(crate) fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut builder = TreeBuilder::default();
+    // A byte-order mark is not part of the document.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut parser = Parser::new_from_str(source);
     parser
         .load(&mut builder, false)
@@ -144,12 +154,17 @@ pub(crate) fn parse(source: &str) -> Result<Node, SyntaxError> {
     }))
 }
 
+/// The most nodes a document may expand to; aliases can make a small file enormous.
+const MAX_NODES: usize = 200_000;
+
 /// Builds the tree from parser events with an explicit stack of open collections.
 #[derive(Default)]
 struct TreeBuilder {
     stack: Vec<Open>,
     root: Option<Node>,
-    anchors: Vec<(usize, Node)>,
+    /// Each anchored node with the number of nodes it holds.
+    anchors: Vec<(usize, Node, usize)>,
+    nodes: usize,
     error: Option<String>,
     error_position: Position,
 }
@@ -173,8 +188,10 @@ impl TreeBuilder {
     }
 
     fn finish(&mut self, node: Node, anchor: usize) {
+        self.nodes += 1;
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            let size = count_nodes(&node);
+            self.anchors.push((anchor, node.clone(), size));
         }
         self.push(node);
     }
@@ -247,14 +264,20 @@ impl MarkedEventReceiver for TreeBuilder {
                 self.finish(node, anchor);
             }
             Event::Alias(anchor) => {
-                let found = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(id, _)| *id == anchor)
-                    .map(|(_, node)| node.clone());
-                match found {
-                    Some(node) => self.push(node),
+                let found = self.anchors.iter().rposition(|(id, _, _)| *id == anchor);
+                match found.map(|index| (index, self.anchors[index].2)) {
+                    Some((_, size)) if self.nodes + size > MAX_NODES => {
+                        let message =
+                            format!("aliases expand this document past {MAX_NODES} nodes");
+                        self.fail(position, message);
+                    }
+                    // Once failed, nothing more is built.
+                    Some(_) if self.error.is_some() => {}
+                    Some((index, size)) => {
+                        self.nodes += size;
+                        let node = self.anchors[index].1.clone();
+                        self.push(node);
+                    }
                     None => self.fail(position, "alias to an unknown anchor".into()),
                 }
             }
@@ -344,6 +367,28 @@ mod tests {
             tree.to_json(),
             serde_json::json!({"a": 1, "b": "1", "c": true, "d": null, "e": 1.5, "f": "text"})
         );
+    }
+
+    #[test]
+    fn aliases_cannot_blow_a_document_up() {
+        let mut source = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 0..8 {
+            let previous = if level == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", level - 1)
+            };
+            let refs = vec![format!("*{previous}"); 10].join(", ");
+            source.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
+        }
+        let error = parse(&source).unwrap_err();
+        assert!(error.message.contains("aliases expand"), "{error:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let tree = parse("\u{feff}a: 1\n").unwrap();
+        assert!(tree.as_mapping().unwrap().contains_key("a"));
     }
 
     #[test]

@@ -92,6 +92,8 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let request = &method.request;
     let base = base_url(integration, account);
+    crate::account::check_base_url(base)
+        .map_err(|why| Error::input(format!("the account's base URL: {why}")))?;
     let path = templates.render_text(&request.path, scope)?;
     let url = format!("{}{}", base.trim_end_matches('/'), path);
 
@@ -132,6 +134,8 @@ impl Prepared {
         body: Option<serde_json::Value>,
     ) -> Result<Prepared> {
         let base = base_url(integration, account);
+        crate::account::check_base_url(base)
+            .map_err(|why| Error::input(format!("the account's base URL: {why}")))?;
         let scope = scope(account, None, None, &[]);
         let mut headers = Vec::new();
         for (name, template) in &integration.headers {
@@ -319,7 +323,7 @@ pub(crate) async fn send(
             Ok(raw) if rate_limit.statuses.contains(&raw.status) => {
                 let suggested = pacing::suggested_wait(raw, rate_limit);
                 if let Some(wait) = suggested.filter(|wait| *wait > rate_limit.max_wait) {
-                    let error = interpret(integration, &prepared, outcome?, rate_limit)
+                    let error = interpret(integration, account, &prepared, outcome?, rate_limit)
                         .err()
                         .unwrap_or_else(|| Error::new(ErrorKind::RateLimited, "rate limited"));
                     return Err(finish(error.with_retry_after(wait), attempt, started));
@@ -349,8 +353,8 @@ pub(crate) async fn send(
                 }
             }
             None => {
-                let result =
-                    outcome.and_then(|raw| interpret(integration, &prepared, raw, rate_limit));
+                let result = outcome
+                    .and_then(|raw| interpret(integration, account, &prepared, raw, rate_limit));
                 return result.map_err(|error| finish(error, attempt, started));
             }
         }
@@ -409,11 +413,7 @@ async fn transmit(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|error| transport_error(prepared, error))?
-        .to_vec();
+    let body = read_body(response, prepared).await?;
     tracing::debug!(
         method = %prepared.method,
         url = %prepared.url,
@@ -431,6 +431,7 @@ async fn transmit(
 /// Judges an answer: an error status becomes a typed error, a success body is parsed.
 fn interpret(
     integration: &Integration,
+    account: &Account,
     prepared: &Prepared,
     raw: Raw,
     rate_limit: &crate::definition::model::RateLimitPolicy,
@@ -438,7 +439,7 @@ fn interpret(
     let info = pacing::rate_limit_info(&raw, rate_limit);
     let status = raw.status;
     if !(200..300).contains(&status) {
-        let mut error = upstream_error(integration, prepared, status, &raw.body);
+        let mut error = upstream_error(integration, account, prepared, status, &raw.body);
         if rate_limit.statuses.contains(&status) {
             error = error.with_kind(ErrorKind::RateLimited);
             if let Some(wait) = pacing::suggested_wait(&raw, rate_limit) {
@@ -471,20 +472,57 @@ fn interpret(
     })
 }
 
+/// The largest response body read; a bigger one is refused rather than held in memory.
+const MAX_RESPONSE_BODY: usize = 64 * 1024 * 1024;
+
+async fn read_body(mut response: reqwest::Response, prepared: &Prepared) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(prepared, error))?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "{} {} answered with more than {} MiB; refusing to read it",
+                    prepared.method,
+                    path_of(&prepared.url),
+                    MAX_RESPONSE_BODY / 1024 / 1024
+                ),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn check_credentials(integration: &Integration, account: &Account) -> Result<()> {
     let missing: Vec<&str> = integration
         .credentials
         .iter()
-        .filter(|name| !account.credentials().contains_key(name.as_str()))
+        .filter(|name| {
+            account
+                .credentials()
+                .get(name.as_str())
+                .is_none_or(|value| value.trim().is_empty())
+        })
         .map(String::as_str)
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
+    let has: Vec<&str> = account.credentials().keys().map(String::as_str).collect();
+    let has = if has.is_empty() {
+        "none".to_owned()
+    } else {
+        has.join(", ")
+    };
     Err(Error::new(
         ErrorKind::Auth,
         format!(
-            "the account lacks credential(s) {} that {} needs",
+            "the account lacks credential(s) {} that {} needs (empty values count as missing); it has: {has}",
             missing.join(", "),
             integration.name
         ),
@@ -558,24 +596,37 @@ fn transport_error(prepared: &Prepared, error: reqwest::Error) -> Error {
     } else {
         "failed"
     };
-    // reqwest's own message may repeat the URL; the URL we show never holds credentials,
-    // which travel in headers only.
+    // reqwest's own message may repeat the URL; the URL we show never holds credentials
+    // (base URLs with user info are refused), which travel in headers only. Its top-level
+    // message ("error sending request") says little, so the causes are spelled out.
     let cause = error.without_url();
+    let mut chain = cause.to_string();
+    let mut source = std::error::Error::source(&cause);
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !chain.contains(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = inner.source();
+    }
     Error::new(
         ErrorKind::Transport,
-        format!("{} {} {what}: {cause}", prepared.method, prepared.url),
+        format!("{} {} {what}: {chain}", prepared.method, prepared.url),
     )
     .with_source(cause)
 }
 
 fn upstream_error(
     integration: &Integration,
+    account: &Account,
     prepared: &Prepared,
     status: u16,
     bytes: &[u8],
 ) -> Error {
-    let text = truncate(bytes);
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    // An upstream may echo the credential it refused; nothing of it goes further.
+    let text = account.redact(&truncate(bytes));
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
     let extracted = parsed.as_ref().and_then(|body| {
         let expression = integration.error_message.as_ref()?;
         let value = expression.search_json(&from_json(body)).ok()?;

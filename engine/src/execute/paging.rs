@@ -57,6 +57,23 @@ pub(crate) fn limit_of(state: &PageState) -> u64 {
     }
 }
 
+/// The same page with another page size.
+pub(crate) fn with_limit(state: PageState, limit: u64) -> PageState {
+    match state {
+        PageState::Offset { o, w, x, t, y, .. } => PageState::Offset {
+            o,
+            l: limit,
+            w,
+            x,
+            t,
+            y,
+        },
+        PageState::Page { p, .. } => PageState::Page { p, l: limit },
+        PageState::Cursor { c, .. } => PageState::Cursor { c, l: limit },
+        PageState::Link { u, .. } => PageState::Link { u, l: limit },
+    }
+}
+
 /// The parameters a page request carries.
 pub(crate) fn params(pagination: &Pagination, state: &PageState) -> Result<PageParams> {
     let number = |n: u64| serde_json::Value::from(n);
@@ -152,10 +169,14 @@ pub(crate) fn next(
                     } else {
                         answer.records as u64
                     };
-                    let next = o + advance;
+                    let next = o.checked_add(advance).ok_or_else(|| {
+                        Error::mapping("the offset of the next page is out of range")
+                    })?;
                     let (tail, tail_ids) = tail(t.as_deref(), y, answer.keys);
                     match pagination.max_offset {
-                        Some(max) if next + limit > max && pagination.window.is_some() => {
+                        Some(max)
+                            if next.saturating_add(limit) > max && pagination.window.is_some() =>
+                        {
                             Some(next_window(w.as_deref(), tail, tail_ids, limit)?)
                         }
                         _ => Some(PageState::Offset {
@@ -171,7 +192,10 @@ pub(crate) fn next(
             }
         }
         (PaginationKind::Page { .. }, PageState::Page { p, .. }) => {
-            has_more()?.then(|| PageState::Page { p: p + 1, l: limit })
+            has_more()?.then(|| PageState::Page {
+                p: p.saturating_add(1),
+                l: limit,
+            })
         }
         (PaginationKind::Cursor { next_cursor, .. }, PageState::Cursor { .. }) => {
             let value = next_cursor.search(answer.page)?;

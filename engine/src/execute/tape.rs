@@ -308,23 +308,20 @@ impl Replayer {
     }
 }
 
-/// Replaces credential values and token-like keys everywhere in the exchange.
+/// Replaces credential values (plain or base64-encoded) and token-like keys everywhere in the
+/// exchange.
 fn redact(exchange: &mut Exchange, account: &Account) {
-    let secrets: Vec<&str> = account
-        .credentials()
-        .values()
-        .map(String::as_str)
-        .filter(|value| value.len() >= 4)
-        .collect();
     let scrub = |text: &mut String| {
-        for secret in &secrets {
-            if text.contains(secret) {
-                *text = text.replace(secret, REDACTED);
-            }
+        let clean = account.redact(text);
+        if clean != *text {
+            *text = clean;
         }
     };
     scrub(&mut exchange.request.path);
     for (_, value) in &mut exchange.request.query {
+        scrub(value);
+    }
+    for (_, value) in &mut exchange.response.headers {
         scrub(value);
     }
     if let Some(text) = &mut exchange.response.body_text {
