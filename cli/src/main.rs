@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(_) if output::stdout_closed() => ExitCode::SUCCESS,
         Err(error) => {
             output::print_error(&error);
             ExitCode::from(exit_code(error.kind()))
@@ -78,6 +79,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -83,24 +83,26 @@ impl StreamedEnvelope {
         self.count
     }
 
-    /// Closes the document; `complete` is false when the stream stopped on an error.
+    /// Closes the document. When the stream stopped on an error (`complete` is false) the
+    /// records so far stay valid output, marked `"is_partial_response": true`; the error
+    /// follows on stderr.
     pub(crate) fn finish(mut self, complete: bool) -> io::Result<()> {
-        let cursor = "null";
-        if !complete {
-            // The records so far are valid output; the error follows on stderr.
-            tracing::debug!(records = self.count, "stream stopped early");
-        }
+        let partial = match (complete, self.pretty) {
+            (true, _) => "",
+            (false, true) => ",\n  \"is_partial_response\": true",
+            (false, false) => ",\"is_partial_response\":true",
+        };
         if self.pretty {
             let newline = if self.count > 0 { "\n  " } else { "" };
             write!(
                 self.out,
-                "{newline}],\n  \"next_cursor\": {cursor},\n  \"result_count\": {}\n}}\n",
+                "{newline}],\n  \"next_cursor\": null,\n  \"result_count\": {}{partial}\n}}\n",
                 self.count
             )?;
         } else {
             writeln!(
                 self.out,
-                "],\"next_cursor\":{cursor},\"result_count\":{}}}",
+                "],\"next_cursor\":null,\"result_count\":{}{partial}}}",
                 self.count
             )?;
         }
@@ -156,10 +158,19 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// Turns an output failure into an error; a reader that went away (`| head`) is not one.
+/// Set once stdout's reader has gone away (`| head`): not a failure, but nothing more to print.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the output stopped because its reader went away.
+pub(crate) fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Turns an output failure into an error. A reader that went away is noted, so that the
+/// command still finishes its work (a recording is still written) and then exits quietly.
 pub(crate) fn write_error(error: io::Error) -> Error {
     if error.kind() == io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     Error::new(
         ErrorKind::Transport,

@@ -82,6 +82,17 @@ impl Session {
         integration: Option<&str>,
         tape: &TapeArgs,
     ) -> Result<Session, Error> {
+        if let Some(path) = &tape.record {
+            // Refuse an unwritable recording path before anything is sent upstream.
+            let probe = path.with_extension("probe");
+            std::fs::write(&probe, b"")
+                .and_then(|()| std::fs::remove_file(&probe))
+                .map_err(|error| {
+                    let message =
+                        format!("cannot write a recording at {}: {error}", path.display());
+                    Error::new(ErrorKind::Input, message)
+                })?;
+        }
         let mut builder = Engine::builder(mappings);
         if let Some(path) = &target.account {
             // Rotated OAuth tokens are written back to the account file before they are used.
