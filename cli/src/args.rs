@@ -39,7 +39,7 @@ pub(crate) enum Command {
     Validate,
     /// Map a saved upstream response offline and print the unified output
     Map(MapArgs),
-    /// Call any upstream path with the account's auth: `crosswalk proxy GET /lead/ --sandbox`
+    /// Call any upstream path with the account's auth: `crosswalk proxy GET /path/ --sandbox`
     Proxy(ProxyArgs),
     /// Connect an account with OAuth 2.0 in a browser and write its account file
     Connect(ConnectArgs),
