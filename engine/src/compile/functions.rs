@@ -282,7 +282,7 @@ fn call_fault(name: &str, count: usize) -> Option<String> {
     if !arity.accepts(count) {
         return Some(format!("function `{name}` takes {arity}, got {count}"));
     }
-    if name == PAIRED_ARGUMENTS && count % 2 != 0 {
+    if name == PAIRED_ARGUMENTS && !count.is_multiple_of(2) {
         return Some(format!(
             "function `{name}` takes key/value pairs (an even number of arguments), got {count}"
         ));
@@ -562,7 +562,7 @@ fn describe(value: &Variable) -> String {
 /// `object(id, name)` on `{"id": "cf_1", "name": "Tier"}` → `{"cf_1": "Tier"}`
 fn object(call: &Call<'_>) -> SearchResult {
     let count = call.args.len();
-    if count % 2 != 0 {
+    if !count.is_multiple_of(2) {
         // The value of the last key is missing.
         return Err(call.error(RuntimeError::NotEnoughArguments {
             expected: count + 1,
@@ -1260,7 +1260,7 @@ mod decimal {
             let mut dividend = self.mantissa;
             let mut exponent = self.exponent.checked_sub(divisor.exponent)?;
             // Each step adds a decimal place; a non-terminating quotient overflows within 39.
-            while dividend % divisor.mantissa != 0 {
+            while !dividend.is_multiple_of(divisor.mantissa) {
                 dividend = dividend.checked_mul(10)?;
                 exponent = exponent.checked_sub(1)?;
             }
@@ -1320,7 +1320,7 @@ mod decimal {
 
         /// Without trailing zeros in the mantissa, so whole values have exponent >= 0.
         fn normalised(mut self) -> Self {
-            while self.mantissa != 0 && self.mantissa % 10 == 0 {
+            while self.mantissa != 0 && self.mantissa.is_multiple_of(10) {
                 match self.exponent.checked_add(1) {
                     Some(exponent) => self.exponent = exponent,
                     None => break,
@@ -1430,7 +1430,11 @@ mod iso8601 {
     fn days_in_month(year: u32, month: u32) -> u32 {
         match month {
             4 | 6 | 9 | 11 => 30,
-            2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+            2 if year.is_multiple_of(4)
+                && (!year.is_multiple_of(100) || year.is_multiple_of(400)) =>
+            {
+                29
+            }
             2 => 28,
             _ => 31,
         }
