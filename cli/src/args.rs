@@ -171,7 +171,7 @@ pub(crate) struct UnifiedArgs {
     /// The unified JSON body for create and update: a file, or `-` for stdin
     #[arg(long, value_name = "FILE|-")]
     pub(crate) body: Option<String>,
-    /// A filter, as `key=value`; repeatable (e.g. `--query account_id=…`)
+    /// A filter the method declares, as `key=value`; repeatable (e.g. `--query account_id=…`)
     #[arg(long = "query", value_name = "KEY=VALUE")]
     pub(crate) query: Vec<String>,
     /// Leave out `remote_data`, the untouched upstream record

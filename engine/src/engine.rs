@@ -516,7 +516,7 @@ impl<'a> ListCall<'a> {
             Some(cursor) => Some(plan.binding().decode(cursor)?),
             None => None,
         };
-        plan.fetch(self.engine, self.account, state).await
+        Ok(plan.fetch(self.engine, self.account, state).await?.0)
     }
 
     /// Follows every page, yielding records as they arrive; memory stays at one page.
@@ -613,9 +613,10 @@ impl Walk {
                 ));
             }
         }
-        let page = self.plan.fetch(&self.engine, &self.account, state).await?;
+        let (page, upstream_records) = self.plan.fetch(&self.engine, &self.account, state).await?;
         self.fetched += 1;
-        self.empty_in_a_row = if page.result.is_empty() {
+        // Pages emptied by a `keep` check are not empty upstream.
+        self.empty_in_a_row = if upstream_records == 0 {
             self.empty_in_a_row + 1
         } else {
             0
@@ -665,27 +666,7 @@ impl ListPlan {
             Some(limit) => limit.min(max),
             None => default,
         };
-        let unsupported: Vec<&str> = filters
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .filter(|name| !method.filters.contains_key(*name))
-            .collect();
-        if let Some(first) = unsupported.first() {
-            let supported: Vec<&str> = method.filters.keys().map(String::as_str).collect();
-            let listed = if supported.is_empty() {
-                "none".to_owned()
-            } else {
-                supported.join(", ")
-            };
-            return Err(Error::input(format!(
-                "{resource} on {} cannot filter by `{first}`; supported filters: {listed}",
-                integration.name
-            ))
-            .with_details(serde_json::json!({
-                "unsupported": unsupported,
-                "supported": supported,
-            })));
-        }
+        check_filters(integration, resource, method, &filters)?;
         // Order does not change what a filter means, so the cursor binding is sorted.
         filters.sort();
         Ok(ListPlan {
@@ -726,7 +707,7 @@ impl ListPlan {
         engine: &Engine,
         account: &Account,
         state: Option<PageState>,
-    ) -> Result<ListPage> {
+    ) -> Result<(ListPage, usize)> {
         let (integration, resource, method) =
             engine.resolve(account, &self.resource, MethodName::List)?;
         let pagination = method
@@ -740,16 +721,7 @@ impl ListPlan {
             None => paging::first(pagination, self.limit),
         };
 
-        let mut query = Vec::new();
-        for (name, value) in &self.filters {
-            let filter = &method.filters[name.as_str()];
-            query.extend(execute::filter_query(
-                templates,
-                &filter.query,
-                &scope,
-                value,
-            )?);
-        }
+        let query = filter_params(templates, method, &scope, &self.filters)?;
         let mut prepared =
             execute::prepare(templates, integration, account, method, &scope, query)?;
         let page_params = paging::params(pagination, &state)?;
@@ -797,6 +769,9 @@ impl ListPlan {
                     continue;
                 }
             }
+            if !keeps(templates, method, &scope, raw)? {
+                continue;
+            }
             result.push(map_record(mapping, raw, &converted, self.remote_data)?);
         }
         let answer = paging::Answer {
@@ -808,11 +783,12 @@ impl ListPlan {
             base: &base,
         };
         let next = paging::next(pagination, &state, &answer)?;
-        Ok(ListPage {
+        let page = ListPage {
             result,
             next_cursor: next.map(|next| self.binding().encode(next)),
             rate_limit: response.rate_limit,
-        })
+        };
+        Ok((page, count))
     }
 }
 
@@ -894,6 +870,7 @@ pub struct RecordCall<'a> {
     method: MethodName,
     id: Option<&'a str>,
     body: Option<&'a serde_json::Value>,
+    filters: Vec<(String, String)>,
     remote_data: bool,
 }
 
@@ -913,8 +890,15 @@ impl<'a> RecordCall<'a> {
             method,
             id,
             body,
+            filters: Vec::new(),
             remote_data: true,
         }
+    }
+
+    /// Adds a filter the method declares, such as a parent id the upstream needs in the path.
+    pub fn filter(mut self, name: impl Into<String>, value: impl Into<String>) -> RecordCall<'a> {
+        self.filters.push((name.into(), value.into()));
+        self
     }
 
     /// Whether the record carries `remote_data` (default true).
@@ -945,16 +929,12 @@ impl<'a> RecordCall<'a> {
                 )));
             }
         }
+        check_filters(integration, self.resource, method, &self.filters)?;
         let templates = &self.engine.inner.catalog.templates;
-        let scope = execute::scope(self.account, self.id, self.body, &[]);
-        let prepared = execute::prepare(
-            templates,
-            integration,
-            self.account,
-            method,
-            &scope,
-            Vec::new(),
-        )?;
+        let scope = execute::scope(self.account, self.id, self.body, &self.filters);
+        let query = filter_params(templates, method, &scope, &self.filters)?;
+        let prepared =
+            execute::prepare(templates, integration, self.account, method, &scope, query)?;
         let response = self
             .engine
             .send(integration, self.account, method, prepared)
@@ -965,6 +945,83 @@ impl<'a> RecordCall<'a> {
         }
         map_single(resource, method, &response.body, self.remote_data)
     }
+}
+
+/// Refuses filters the method does not declare, naming those it does.
+fn check_filters(
+    integration: &Integration,
+    resource: &str,
+    method: &Method,
+    filters: &[(String, String)],
+) -> Result<()> {
+    let unsupported: Vec<&str> = filters
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !method.filters.contains_key(*name))
+        .collect();
+    let Some(first) = unsupported.first() else {
+        // One value per filter: what a repeated one would mean differs between upstreams.
+        let mut names: Vec<&str> = filters.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(Error::input(format!(
+                "the filter `{}` is given more than once; give it once",
+                pair[0]
+            )));
+        }
+        return Ok(());
+    };
+    let supported: Vec<&str> = method.filters.keys().map(String::as_str).collect();
+    let listed = if supported.is_empty() {
+        "none".to_owned()
+    } else {
+        supported.join(", ")
+    };
+    Err(Error::input(format!(
+        "{resource} on {} cannot filter by `{first}`; supported filters: {listed}",
+        integration.name
+    ))
+    .with_details(serde_json::json!({
+        "unsupported": unsupported,
+        "supported": supported,
+    })))
+}
+
+/// The query parameters a call's filters add.
+fn filter_params(
+    templates: &crate::compile::template::Templates,
+    method: &Method,
+    scope: &crate::compile::template::Scope,
+    filters: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
+    let mut query = Vec::new();
+    for (name, value) in filters {
+        let filter = &method.filters[name.as_str()];
+        query.extend(execute::filter_query(
+            templates,
+            &filter.query,
+            scope,
+            value,
+        )?);
+    }
+    Ok(query)
+}
+
+/// Whether a method's `keep` check lets a raw record through (no check keeps everything).
+fn keeps(
+    templates: &crate::compile::template::Templates,
+    method: &Method,
+    scope: &crate::compile::template::Scope,
+    raw: &serde_json::Value,
+) -> Result<bool> {
+    let Some(keep) = &method.keep else {
+        return Ok(true);
+    };
+    let mut scope = scope.clone();
+    scope.insert("record".into(), minijinja::Value::from_serialize(raw));
+    Ok(templates
+        .render_value(keep, &scope)?
+        .is_some_and(|value| value.is_true()))
 }
 
 /// The window key and id of every record, as strings.

@@ -49,25 +49,38 @@ async fn operate(
             call.await?.to_json()
         }
         UnifiedMethod::Get => {
-            engine
-                .get(account, &resource, id)
-                .remote_data(remote_data)
-                .await?
+            let mut call = engine.get(account, &resource, id).remote_data(remote_data);
+            for (key, value) in filters(&args.query)? {
+                call = call.filter(key, value);
+            }
+            call.await?
         }
-        UnifiedMethod::Delete => engine.delete(account, &resource, id).await?,
+        UnifiedMethod::Delete => {
+            let mut call = engine.delete(account, &resource, id);
+            for (key, value) in filters(&args.query)? {
+                call = call.filter(key, value);
+            }
+            call.await?
+        }
         UnifiedMethod::Create => {
             let body = read_body(args.body.as_deref())?;
-            engine
+            let mut call = engine
                 .create(account, &resource, &body)
-                .remote_data(remote_data)
-                .await?
+                .remote_data(remote_data);
+            for (key, value) in filters(&args.query)? {
+                call = call.filter(key, value);
+            }
+            call.await?
         }
         UnifiedMethod::Update => {
             let body = read_body(args.body.as_deref())?;
-            engine
+            let mut call = engine
                 .update(account, &resource, id, &body)
-                .remote_data(remote_data)
-                .await?
+                .remote_data(remote_data);
+            for (key, value) in filters(&args.query)? {
+                call = call.filter(key, value);
+            }
+            call.await?
         }
     };
     output::print_json(&result).map_err(output::write_error)?;
@@ -101,11 +114,9 @@ fn check_arguments(args: &UnifiedArgs) -> Result<(), Error> {
     if !needs_body && args.body.is_some() {
         return refuse(format!("{method} takes no body"));
     }
-    if !lists
-        && (args.all || args.limit.is_some() || args.cursor.is_some() || !args.query.is_empty())
-    {
+    if !lists && (args.all || args.limit.is_some() || args.cursor.is_some()) {
         return refuse(format!(
-            "--all, --limit, --cursor and --query apply to list, not {method}"
+            "--all, --limit and --cursor apply to list, not {method}"
         ));
     }
     Ok(())

@@ -28,16 +28,18 @@ pub(crate) struct Catalog {
 }
 
 /// Variables a request template (path, query, body, header) may name, per method: only a
-/// write has `body`, only a list has `filters`. A create may test `id is defined` (it never
-/// is), so that one body template can serve create and update.
+/// write has `body`, only a method about one record has `id`. A create may test
+/// `id is defined` (it never is), so that one body template can serve create and update.
 fn request_variables(method: MethodName) -> &'static [&'static str] {
     match method {
         MethodName::List => &["filters", "options"],
-        MethodName::Get | MethodName::Delete => &["id", "options"],
-        MethodName::Create => &["id", "body", "options"],
-        MethodName::Update => &["id", "body", "options"],
+        MethodName::Get | MethodName::Delete => &["id", "filters", "options"],
+        MethodName::Create => &["id", "body", "filters", "options"],
+        MethodName::Update => &["id", "body", "filters", "options"],
     }
 }
+/// Variables a `keep` template may name: the raw upstream record and the call's filters.
+const KEEP_VARIABLES: &[&str] = &["record", "filters", "options"];
 /// Variables a filter's template may name: the request's plus the filter's `value`.
 const FILTER_VARIABLES: &[&str] = &["filters", "options", "value"];
 /// Variables a window's query may name: the request's plus the window's lower bound.
@@ -69,6 +71,7 @@ const METHOD_KEYS: &[&str] = &[
     "filters",
     "retry",
     "pagination",
+    "keep",
 ];
 const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "body"];
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -670,6 +673,12 @@ fn read_method(
         Some(node) => read_filters(reader, templates, node, &fields.child("filters")),
         None => Some(IndexMap::new()),
     };
+    let keep = match fields.get("keep") {
+        Some(node) => reader
+            .value_template(templates, node, &fields.child("keep"), KEEP_VARIABLES)
+            .map(Some),
+        None => Some(None),
+    };
     // A method's description is for readers of the file; it only has to be text.
     if let Some(node) = fields.get("description") {
         reader.string(node, &fields.child("description"));
@@ -700,6 +709,7 @@ fn read_method(
         max_limit,
         retry: retry?,
         pagination: pagination?,
+        keep: keep?,
         filters: filters?,
     })
 }

@@ -242,6 +242,9 @@ pub(crate) struct Method {
     pub(crate) max_limit: Option<u64>,
     /// Overrides the integration's pagination for this method.
     pub(crate) pagination: Option<Pagination>,
+    /// A check on each raw record of a list: records for which it is falsy are dropped (for
+    /// exactness after an upstream's looser matching).
+    pub(crate) keep: Option<crate::compile::template::ValueTemplate>,
     /// Whether a failed attempt may be repeated although the HTTP method is not a safe one.
     pub(crate) retry: bool,
     /// Unified filters this method honours, keyed as callers write them (`created_at[gte]`).

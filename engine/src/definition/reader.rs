@@ -323,6 +323,17 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A template that must be exactly one `{{ expression }}`, keeping its value's type.
+    pub(crate) fn value_template(
+        &mut self,
+        templates: &mut Templates,
+        node: &Node,
+        path: &str,
+        allowed: &[&str],
+    ) -> Option<template::ValueTemplate> {
+        self.value_leaf(templates, node, path, allowed)
+    }
+
     /// A leaf that must be a single `{{ expression }}`.
     fn value_leaf(
         &mut self,
