@@ -75,6 +75,28 @@ impl Account {
         &self.options
     }
 
+    /// A stable digest of everything that makes this account distinct, for cache keys.
+    pub(crate) fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.integration.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.base_url.as_deref().unwrap_or("").as_bytes());
+        for (name, value) in &self.credentials {
+            hasher.update([0]);
+            hasher.update(name.as_bytes());
+            hasher.update([1]);
+            hasher.update(value.as_bytes());
+        }
+        hasher.update(serde_json::to_vec(&self.options).unwrap_or_default());
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// `text` with every credential value, plain or in a Basic header's base64 form, replaced
     /// by `<redacted>`: for upstream answers that echo a key back, and for recordings.
     pub(crate) fn redact(&self, text: &str) -> String {

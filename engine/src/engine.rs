@@ -42,6 +42,10 @@ struct Inner {
     client: reqwest::Client,
     tape: Tape,
     tokens: execute::oauth::Tokens,
+    /// Lookup results per integration, lookup and account, with when they were fetched.
+    lookup_cache: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
+    >,
     mappings: PathBuf,
     max_pages: u64,
 }
@@ -122,6 +126,7 @@ impl EngineBuilder {
                 client,
                 tape,
                 tokens: execute::oauth::Tokens::new(self.store),
+                lookup_cache: std::sync::Mutex::default(),
                 mappings: self.mappings,
                 max_pages: self.max_pages,
             }),
@@ -324,7 +329,7 @@ impl Engine {
             MethodName::Delete => Err(Error::input(
                 "delete answers `{\"id\": ...}` and maps nothing",
             )),
-            _ => map_single(found, definition, response, remote_data),
+            _ => map_single(found, definition, response, remote_data, None),
         }
     }
 
@@ -392,6 +397,84 @@ impl Engine {
 
     pub(crate) fn max_pages(&self) -> u64 {
         self.inner.max_pages
+    }
+
+    /// The lookups a method asks for, fetched or from the per-account cache, as one object of
+    /// name → records; `None` when it asks for none.
+    async fn lookups(
+        &self,
+        integration: &Integration,
+        account: &Account,
+        method: &Method,
+    ) -> Result<Option<serde_json::Value>> {
+        if method.lookups.is_empty() {
+            return Ok(None);
+        }
+        let mut out = serde_json::Map::new();
+        for name in &method.lookups {
+            let lookup = &integration.lookups[name.as_str()];
+            if let Some(when) = &lookup.when {
+                let scope = execute::scope(account, None, None, &[]);
+                let needed = self.templates().render_value(when, &scope)?;
+                if !needed.is_some_and(|value| value.is_true()) {
+                    out.insert(name.clone(), serde_json::Value::Null);
+                    continue;
+                }
+            }
+            let key = format!(
+                "{}\u{0}{name}\u{0}{}",
+                integration.name,
+                account.fingerprint()
+            );
+            let cached = self
+                .inner
+                .lookup_cache
+                .lock()
+                .ok()
+                .and_then(|cache| cache.get(&key).cloned())
+                .filter(|(at, _)| at.elapsed() < lookup.ttl);
+            let records = match cached {
+                Some((_, records)) => records,
+                None => {
+                    let records = self
+                        .fetch_lookup(integration, account, name, lookup)
+                        .await?;
+                    if let Ok(mut cache) = self.inner.lookup_cache.lock() {
+                        cache.insert(key, (std::time::Instant::now(), records.clone()));
+                    }
+                    records
+                }
+            };
+            out.insert(name.clone(), records);
+        }
+        Ok(Some(serde_json::Value::Object(out)))
+    }
+
+    async fn fetch_lookup(
+        &self,
+        integration: &Integration,
+        account: &Account,
+        name: &str,
+        lookup: &crate::definition::model::Lookup,
+    ) -> Result<serde_json::Value> {
+        tracing::debug!(integration = %integration.name, lookup = name, "fetching a lookup");
+        let scope = execute::scope(account, None, None, &[]);
+        let prepared = execute::prepare(
+            self.templates(),
+            integration,
+            account,
+            &lookup.request,
+            &scope,
+            Vec::new(),
+        )?;
+        let response = self.send_raw(integration, account, prepared).await?;
+        match lookup.records.find(&response.body) {
+            Some(records @ serde_json::Value::Array(_)) => Ok(records.clone()),
+            _ => Err(Error::mapping(format!(
+                "the lookup `{name}` found no list at `{}` in the upstream answer",
+                lookup.records
+            ))),
+        }
     }
 
     /// Sends a request that belongs to no method (the proxy); writes are never retried.
@@ -715,15 +798,23 @@ impl ListPlan {
             .as_ref()
             .unwrap_or(&integration.pagination);
         let templates = &engine.inner.catalog.templates;
-        let scope = execute::scope(account, None, None, &self.filters);
+        let mut scope = execute::scope(account, None, None, &self.filters);
+        let lookups = engine.lookups(integration, account, method).await?;
+        let context = with_lookups(&mut scope, lookups.as_ref(), account);
         let state = match state {
             Some(state) => self.page_size(state)?,
             None => paging::first(pagination, self.limit),
         };
 
         let query = filter_params(templates, method, &scope, &self.filters)?;
-        let mut prepared =
-            execute::prepare(templates, integration, account, method, &scope, query)?;
+        let mut prepared = execute::prepare(
+            templates,
+            integration,
+            account,
+            &method.request,
+            &scope,
+            query,
+        )?;
         let page_params = paging::params(pagination, &state)?;
         let base = execute::base_url(integration, account).to_owned();
         match &page_params.link {
@@ -772,13 +863,19 @@ impl ListPlan {
             if !keeps(templates, method, &scope, raw)? {
                 continue;
             }
-            result.push(map_record(mapping, raw, &converted, self.remote_data)?);
+            result.push(map_record(
+                mapping,
+                raw,
+                &converted,
+                self.remote_data,
+                context.as_ref(),
+            )?);
         }
         let answer = paging::Answer {
             page: &page,
             headers: &response.headers,
             records: count,
-            keys: if keys.len() == count { &keys } else { &[] },
+            keys: (keys.len() == count).then_some(keys.as_slice()),
             url: &response.url,
             base: &base,
         };
@@ -829,16 +926,44 @@ fn truncate_json(body: &serde_json::Value) -> String {
 }
 
 /// Maps one record and attaches `remote_data` when asked to.
+/// Makes a method's lookups visible: to templates as `lookups`, and to its mapping as the
+/// keys `"$lookups"` and `"$options"` beside each record's own.
+fn with_lookups(
+    scope: &mut crate::compile::template::Scope,
+    lookups: Option<&serde_json::Value>,
+    account: &Account,
+) -> Option<Rcvar> {
+    let lookups = lookups?;
+    scope.insert("lookups".into(), minijinja::Value::from_serialize(lookups));
+    let options = serde_json::to_value(account.options()).unwrap_or_default();
+    Some(from_json(
+        &serde_json::json!({ "$lookups": lookups, "$options": options }),
+    ))
+}
+
 fn map_record(
     mapping: Option<&crate::compile::expression::Expression>,
     raw: &serde_json::Value,
     converted: &Rcvar,
     remote_data: bool,
+    context: Option<&Rcvar>,
 ) -> Result<serde_json::Value> {
     let Some(mapping) = mapping else {
         return Ok(raw.clone());
     };
-    let mut mapped = mapping.search_json(converted)?;
+    let input = match (context.map(|c| &**c), &**converted) {
+        (Some(jmespath::Variable::Object(extra)), jmespath::Variable::Object(record)) => {
+            let mut merged = record.clone();
+            merged.extend(
+                extra
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
+            Rcvar::new(jmespath::Variable::Object(merged))
+        }
+        _ => converted.clone(),
+    };
+    let mut mapped = mapping.search_json(&input)?;
     if let serde_json::Value::Object(object) = &mut mapped {
         // A unified record is identified by its id; a mapping that finds none was given
         // something other than a record (an envelope, an empty body, an error).
@@ -931,10 +1056,21 @@ impl<'a> RecordCall<'a> {
         }
         check_filters(integration, self.resource, method, &self.filters)?;
         let templates = &self.engine.inner.catalog.templates;
-        let scope = execute::scope(self.account, self.id, self.body, &self.filters);
+        let mut scope = execute::scope(self.account, self.id, self.body, &self.filters);
+        let lookups = self
+            .engine
+            .lookups(integration, self.account, method)
+            .await?;
+        let context = with_lookups(&mut scope, lookups.as_ref(), self.account);
         let query = filter_params(templates, method, &scope, &self.filters)?;
-        let prepared =
-            execute::prepare(templates, integration, self.account, method, &scope, query)?;
+        let prepared = execute::prepare(
+            templates,
+            integration,
+            self.account,
+            &method.request,
+            &scope,
+            query,
+        )?;
         let response = self
             .engine
             .send(integration, self.account, method, prepared)
@@ -943,7 +1079,13 @@ impl<'a> RecordCall<'a> {
         if self.method == MethodName::Delete {
             return Ok(serde_json::json!({ "id": self.id }));
         }
-        map_single(resource, method, &response.body, self.remote_data)
+        map_single(
+            resource,
+            method,
+            &response.body,
+            self.remote_data,
+            context.as_ref(),
+        )
     }
 }
 
@@ -1065,7 +1207,7 @@ fn map_page(
     let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
     records
         .into_iter()
-        .map(|(raw, converted)| map_record(mapping, raw, &converted, remote_data))
+        .map(|(raw, converted)| map_record(mapping, raw, &converted, remote_data, None))
         .collect()
 }
 
@@ -1075,6 +1217,7 @@ fn map_single(
     method: &Method,
     body: &serde_json::Value,
     remote_data: bool,
+    context: Option<&Rcvar>,
 ) -> Result<serde_json::Value> {
     let record_path = method.record.clone().unwrap_or_else(RecordPath::root);
     // A get answered by a list (`record: data.0`) finds nothing when the id is unknown.
@@ -1090,7 +1233,7 @@ fn map_single(
         })?;
     let converted = from_json(raw);
     let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
-    map_record(mapping, raw, &converted, remote_data)
+    map_record(mapping, raw, &converted, remote_data, context)
 }
 
 impl<'a> IntoFuture for RecordCall<'a> {

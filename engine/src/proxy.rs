@@ -278,7 +278,7 @@ impl ProxyPlan {
             page: &page,
             headers: &response.headers,
             records: records.len(),
-            keys: &[],
+            keys: None,
             url: &response.url,
             base: &base,
         };

@@ -131,3 +131,33 @@ async fn a_filter_given_twice_is_refused() {
     assert!(error.message().contains("more than once"), "{error}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_method_pagination_block_without_kind_refines_the_integrations() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("paged/api")).unwrap();
+    std::fs::write(
+        dir.path().join("paged/integration.yaml"),
+        "name: paged\nbase_url: http://127.0.0.1:9\npagination:\n  kind: page\n  page_param: p\n  limit_param: per_page\n  first_page: 0\n  records: items\n  has_more: more\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("paged/api/things.yaml"),
+        "methods:\n  list:\n    request: {method: GET, path: /things/}\n    pagination: {max_limit: 5}\n",
+    )
+    .unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/things/"))
+        .and(query_param("p", "0"))
+        .and(query_param("per_page", "5"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"items": [{"id": 1}], "more": false})),
+        )
+        .mount(&server)
+        .await;
+    let engine = Engine::load(dir.path()).unwrap();
+    let account = Account::new("paged").with_base_url(server.uri());
+    let page = engine.list(&account, "api/things").limit(50).await.unwrap();
+    assert_eq!(page.result, vec![json!({"id": 1})]);
+}

@@ -188,6 +188,7 @@ const EXTENSIONS: &[Extension] = &[
     ),
     Extension::new("with_key_prefix", Arity::exactly(2), with_key_prefix),
     Extension::new("compact_object", Arity::exactly(1), compact_object),
+    Extension::new("rename_keys", Arity::exactly(2), rename_keys),
     // Arrays.
     Extension::new("zip", Arity::at_least(1), zip),
     Extension::new("compact", Arity::exactly(1), compact),
@@ -637,6 +638,30 @@ fn with_key_prefix(call: &Call<'_>) -> SearchResult {
     let entries = object
         .iter()
         .map(|(key, value)| (format!("{prefix}{key}"), value.clone()))
+        .collect();
+    Ok(wrap(Variable::Object(entries)))
+}
+
+/// `rename_keys(object $obj, object $names) -> object`
+///
+/// The object with every key that `$names` maps (to a string) renamed; other keys stay. Null
+/// `$obj` gives null; null `$names` renames nothing; other types are errors.
+///
+/// `rename_keys(@, {"f_1": 'Score'})` on `{"f_1": 7, "f_2": 8}` → `{"Score": 7, "f_2": 8}`
+fn rename_keys(call: &Call<'_>) -> SearchResult {
+    let Some(object) = call.object(0)? else {
+        return Ok(null());
+    };
+    let names = call.object(1)?;
+    let entries = object
+        .iter()
+        .map(|(key, value)| {
+            let renamed = names
+                .and_then(|names| names.get(key))
+                .and_then(|name| name.as_string().cloned())
+                .unwrap_or_else(|| key.clone());
+            (renamed, value.clone())
+        })
         .collect();
     Ok(wrap(Variable::Object(entries)))
 }
@@ -1924,6 +1949,23 @@ mod tests {
         );
         assert!(eval_error("entries_with_prefix(@, `1`)", json!({}))
             .contains("Argument 1 expects type string (in `entries_with_prefix`), given number"));
+    }
+
+    #[test]
+    fn rename_keys_renames_only_what_it_is_told() {
+        assert_eq!(
+            eval(
+                "rename_keys(@, {f_1: 'Score'})",
+                json!({"f_1": 7, "f_2": 8})
+            ),
+            json!({"Score": 7, "f_2": 8})
+        );
+        assert_eq!(
+            eval("rename_keys(@, `null`)", json!({"a": 1})),
+            json!({"a": 1})
+        );
+        assert_eq!(eval("rename_keys(missing, `{}`)", json!({})), json!(null));
+        assert!(eval_error("rename_keys(@, `[1]`)", json!({"a": 1})).contains("rename_keys"));
     }
 
     #[test]

@@ -120,6 +120,7 @@ impl Templates {
         });
         env.add_filter("prefix_keys", prefix_keys);
         env.add_filter("b64encode", b64encode);
+        env.add_filter("rename_keys_by", rename_keys_by);
         env.add_function("join_words", join_words);
         env.add_function("fail", fail);
         Templates {
@@ -397,6 +398,52 @@ fn prefix_keys(value: Value, prefix: &str) -> Result<Value, minijinja::Error> {
     for key in value.try_iter()? {
         let item = value.get_item(&key)?;
         out.insert(format!("{prefix}{key}"), item);
+    }
+    Ok(Value::from(out))
+}
+
+/// `{{ mapping | rename_keys_by(records, "name", "id") }}`: each key that equals some record's
+/// `name` becomes that record's `id`; a key that already is some record's `id` stays. Any other
+/// key is an error naming the keys known. With `records` none or undefined, nothing changes.
+fn rename_keys_by(
+    value: Value,
+    records: Value,
+    from: &str,
+    to: &str,
+) -> Result<Value, minijinja::Error> {
+    if value.is_undefined() || value.is_none() || records.is_undefined() || records.is_none() {
+        return Ok(value);
+    }
+    let invalid =
+        |message: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message);
+    let mut names = BTreeMap::new();
+    let mut targets = Vec::new();
+    for record in records.try_iter()? {
+        let (Ok(name), Ok(target)) = (record.get_attr(from), record.get_attr(to)) else {
+            continue;
+        };
+        if name.is_undefined() || target.is_undefined() {
+            continue;
+        }
+        targets.push(target.to_string());
+        names.insert(name.to_string(), target.to_string());
+    }
+    let mut out = BTreeMap::new();
+    for key in value.try_iter()? {
+        let item = value.get_item(&key)?;
+        let key = key.to_string();
+        let renamed = match names.get(&key) {
+            Some(target) => target.clone(),
+            None if targets.contains(&key) => key,
+            None => {
+                let known: Vec<&str> = names.keys().map(String::as_str).collect();
+                return Err(invalid(format!(
+                    "unknown key `{key}`; known: {}",
+                    known.join(", ")
+                )));
+            }
+        };
+        out.insert(renamed, item);
     }
     Ok(Value::from(out))
 }

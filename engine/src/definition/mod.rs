@@ -32,14 +32,14 @@ pub(crate) struct Catalog {
 /// `id is defined` (it never is), so that one body template can serve create and update.
 fn request_variables(method: MethodName) -> &'static [&'static str] {
     match method {
-        MethodName::List => &["filters", "options"],
-        MethodName::Get | MethodName::Delete => &["id", "filters", "options"],
-        MethodName::Create => &["id", "body", "filters", "options"],
-        MethodName::Update => &["id", "body", "filters", "options"],
+        MethodName::List => &["filters", "options", "lookups"],
+        MethodName::Get | MethodName::Delete => &["id", "filters", "options", "lookups"],
+        MethodName::Create => &["id", "body", "filters", "options", "lookups"],
+        MethodName::Update => &["id", "body", "filters", "options", "lookups"],
     }
 }
 /// Variables a `keep` template may name: the raw upstream record and the call's filters.
-const KEEP_VARIABLES: &[&str] = &["record", "filters", "options"];
+const KEEP_VARIABLES: &[&str] = &["record", "filters", "options", "lookups"];
 /// Variables a filter's template may name: the request's plus the filter's `value`.
 const FILTER_VARIABLES: &[&str] = &["filters", "options", "value"];
 /// Variables a window's query may name: the request's plus the window's lower bound.
@@ -59,6 +59,7 @@ const INTEGRATION_KEYS: &[&str] = &[
     "rate_limit",
     "retry",
     "oauth2",
+    "lookups",
 ];
 const RESOURCE_KEYS: &[&str] = &["description", "mapping", "methods"];
 const METHOD_KEYS: &[&str] = &[
@@ -72,6 +73,7 @@ const METHOD_KEYS: &[&str] = &[
     "retry",
     "pagination",
     "keep",
+    "lookups",
 ];
 const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "body"];
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -136,6 +138,10 @@ fn load_integration(
         .as_ref()
         .map(|integration| integration.pagination.clone())
         .unwrap_or_default();
+    let lookup_names: Vec<String> = integration
+        .as_ref()
+        .map(|integration| integration.lookups.keys().cloned().collect())
+        .unwrap_or_default();
     let mut resources = IndexMap::new();
     for (api, file) in resource_files(folder)? {
         let (shown, source) = read(root, &file)?;
@@ -144,7 +150,9 @@ fn load_integration(
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(resource) = read_resource(&mut reader, templates, &base_pagination) {
+        if let Some(resource) =
+            read_resource(&mut reader, templates, &base_pagination, &lookup_names)
+        {
             resources.insert(format!("{api}/{name}"), resource);
         }
     }
@@ -213,7 +221,7 @@ fn read_integration(
         None => Some(Auth::None),
     };
     let headers = match fields.get("headers") {
-        Some(node) => read_headers(reader, templates, node, "headers", AUTH_VARIABLES),
+        Some(node) => read_headers(reader, templates, node, "headers", &["options"]),
         None => Some(Vec::new()),
     };
     let pagination = match fields.get("pagination") {
@@ -229,6 +237,10 @@ fn read_integration(
     let error_message = match fields.get("errors") {
         Some(node) => read_errors(reader, node),
         None => Some(None),
+    };
+    let lookups = match fields.get("lookups") {
+        Some(node) => read_lookups(reader, templates, node),
+        None => Some(IndexMap::new()),
     };
     let oauth2 = match fields.get("oauth2") {
         Some(node) => read_oauth2(reader, templates, node).map(Some),
@@ -261,6 +273,7 @@ fn read_integration(
         credentials: credentials?,
         auth: auth?,
         oauth2: oauth2?,
+        lookups: lookups?,
         headers: headers?,
         pagination: pagination?,
         error_message: error_message?,
@@ -327,6 +340,66 @@ fn read_auth(reader: &mut Reader<'_>, templates: &mut Templates, node: &Node) ->
     }
 }
 
+fn read_lookups(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    node: &Node,
+) -> Option<IndexMap<String, model::Lookup>> {
+    let fields = reader.mapping(node, "lookups", &[])?;
+    let mut lookups = IndexMap::new();
+    let mut ok = true;
+    for (name, (_, node)) in fields.entries {
+        let path = fields.child(name);
+        let keys = ["when", "request", "records", "cache_seconds"];
+        let Some(lookup) = reader.mapping(node, &path, &keys) else {
+            ok = false;
+            continue;
+        };
+        let request = required(
+            reader,
+            &lookup,
+            "request",
+            "the request for the reference data",
+        )
+        .and_then(|node| {
+            read_request(
+                reader,
+                templates,
+                node,
+                &lookup.child("request"),
+                &["options"],
+            )
+        });
+        let records = match lookup.get("records") {
+            Some(node) => read_record_path(reader, node, &lookup.child("records")),
+            None => Some(RecordPath::root()),
+        };
+        let when = match lookup.get("when") {
+            Some(node) => reader
+                .value_template(templates, node, &lookup.child("when"), &["options"])
+                .map(Some),
+            None => Some(None),
+        };
+        let ttl = match lookup.get("cache_seconds") {
+            Some(node) => reader.seconds(node, &lookup.child("cache_seconds")),
+            None => Some(std::time::Duration::from_secs(300)),
+        };
+        match (when, request, records, ttl) {
+            (Some(when), Some(request), Some(records), Some(ttl)) => {
+                let lookup = model::Lookup {
+                    when,
+                    request,
+                    records,
+                    ttl,
+                };
+                lookups.insert(name.clone(), lookup);
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(lookups)
+}
+
 fn read_oauth2(
     reader: &mut Reader<'_>,
     templates: &mut Templates,
@@ -350,7 +423,7 @@ fn read_oauth2(
             node,
             &fields.child(key),
             TextKind::Plain,
-            AUTH_VARIABLES,
+            &["options"],
         )
     };
     let authorize_url = url(reader, "authorize_url");
@@ -432,13 +505,46 @@ fn read_pagination(
 ) -> Option<Pagination> {
     let fields = reader.mapping(node, path, PAGINATION_KEYS)?;
     let mut pagination = base.clone();
+    // Without `kind`, the block refines the paging it starts from (the integration's, for a
+    // method) instead of starting over.
+    let inherited = match &base.kind {
+        PaginationKind::None => "none",
+        PaginationKind::Offset { .. } => "offset",
+        PaginationKind::Page { .. } => "page",
+        PaginationKind::Cursor { .. } => "cursor",
+        PaginationKind::NextLink { .. } => "next_link",
+    };
     let kind = match fields.get("kind") {
         Some(node) => reader.choice(node, &fields.child("kind"), PAGINATION_KINDS)?,
+        None if fields.entries.is_empty() || inherited != "none" => inherited.to_owned(),
         None => "offset".to_owned(),
+    };
+    let same_kind = fields.get("kind").is_none() || kind == inherited;
+    let inherited_param = |name: &str| -> Option<String> {
+        if !same_kind {
+            return None;
+        }
+        match (&base.kind, name) {
+            (PaginationKind::Offset { offset_param, .. }, "offset_param") => {
+                Some(offset_param.clone())
+            }
+            (PaginationKind::Page { page_param, .. }, "page_param") => Some(page_param.clone()),
+            (PaginationKind::Cursor { cursor_param, .. }, "cursor_param") => {
+                Some(cursor_param.clone())
+            }
+            (
+                PaginationKind::Offset { limit_param, .. }
+                | PaginationKind::Page { limit_param, .. }
+                | PaginationKind::Cursor { limit_param, .. }
+                | PaginationKind::NextLink { limit_param, .. },
+                "limit_param",
+            ) => Some(limit_param.clone()),
+            _ => None,
+        }
     };
     let text = |reader: &mut Reader<'_>, key: &str, default: &str| match fields.get(key) {
         Some(node) => reader.string(node, &fields.child(key)),
-        None => Some(default.to_owned()),
+        None => Some(inherited_param(key).unwrap_or_else(|| default.to_owned())),
     };
     let limit_param = text(reader, "limit_param", "limit")?;
     pagination.kind = match kind.as_str() {
@@ -450,52 +556,61 @@ fn read_pagination(
         "page" => PaginationKind::Page {
             page_param: text(reader, "page_param", "page")?,
             limit_param,
-            first_page: match fields.get("first_page") {
-                Some(node) => reader.integer(node, &fields.child("first_page"), 0)?,
-                None => 1,
+            first_page: match (fields.get("first_page"), &base.kind) {
+                (Some(node), _) => reader.integer(node, &fields.child("first_page"), 0)?,
+                (None, PaginationKind::Page { first_page, .. }) if same_kind => *first_page,
+                (None, _) => 1,
             },
         },
         "cursor" => {
-            let Some(node) = fields.get("next_cursor") else {
-                reader.missing(
-                    &fields,
-                    "next_cursor",
-                    "where each answer holds the next cursor",
-                );
-                return None;
+            let next_cursor = match (fields.get("next_cursor"), &base.kind) {
+                (Some(node), _) => reader.expression(node, &fields.child("next_cursor"))?,
+                (None, PaginationKind::Cursor { next_cursor, .. }) if same_kind => {
+                    next_cursor.clone()
+                }
+                (None, _) => {
+                    let what = "where each answer holds the next cursor";
+                    reader.missing(&fields, "next_cursor", what);
+                    return None;
+                }
             };
             PaginationKind::Cursor {
                 cursor_param: text(reader, "cursor_param", "cursor")?,
                 limit_param,
-                next_cursor: reader.expression(node, &fields.child("next_cursor"))?,
+                next_cursor,
             }
         }
         _ => {
-            let Some(node) = fields.get("next_link") else {
-                reader.missing(
-                    &fields,
-                    "next_link",
-                    "`header: Link` or `body: <expression>`",
-                );
-                return None;
+            let inherited_source = match &base.kind {
+                PaginationKind::NextLink { source, .. } if same_kind => Some(source.clone()),
+                _ => None,
             };
-            let link_path = fields.child("next_link");
-            let link = reader.mapping(node, &link_path, &["header", "body"])?;
-            let source = match (link.get("header"), link.get("body")) {
-                (Some(header), None) => {
-                    LinkSource::Header(reader.string(header, &link.child("header"))?)
-                }
-                (None, Some(body)) => {
-                    LinkSource::Body(reader.expression(body, &link.child("body"))?)
-                }
-                _ => {
-                    reader.report(
-                        link.position,
-                        &link_path,
-                        "give either `header` or `body`",
-                        None,
+            let source = match (fields.get("next_link"), inherited_source) {
+                (None, Some(source)) => source,
+                (None, None) => {
+                    reader.missing(
+                        &fields,
+                        "next_link",
+                        "`header: Link` or `body: <expression>`",
                     );
                     return None;
+                }
+                (Some(node), _) => {
+                    let link_path = fields.child("next_link");
+                    let link = reader.mapping(node, &link_path, &["header", "body"])?;
+                    match (link.get("header"), link.get("body")) {
+                        (Some(header), None) => {
+                            LinkSource::Header(reader.string(header, &link.child("header"))?)
+                        }
+                        (None, Some(body)) => {
+                            LinkSource::Body(reader.expression(body, &link.child("body"))?)
+                        }
+                        _ => {
+                            let message = "give either `header` or `body`";
+                            reader.report(link.position, &link_path, message, None);
+                            return None;
+                        }
+                    }
                 }
             };
             PaginationKind::NextLink {
@@ -595,6 +710,7 @@ fn read_resource(
     reader: &mut Reader<'_>,
     templates: &mut Templates,
     base_pagination: &Pagination,
+    lookup_names: &[String],
 ) -> Option<Resource> {
     let root = reader.parse()?;
     let fields = reader.mapping(&root, "", RESOURCE_KEYS)?;
@@ -620,7 +736,15 @@ fn read_resource(
             continue;
         };
         let path = method_fields.child(key);
-        match read_method(reader, templates, node, &path, method_name, base_pagination) {
+        match read_method(
+            reader,
+            templates,
+            node,
+            &path,
+            method_name,
+            base_pagination,
+            lookup_names,
+        ) {
             Some(method) => {
                 methods.insert(method_name, method);
             }
@@ -648,6 +772,7 @@ fn read_method(
     path: &str,
     name: MethodName,
     base_pagination: &Pagination,
+    lookup_names: &[String],
 ) -> Option<Method> {
     let fields = reader.mapping(node, path, METHOD_KEYS)?;
     let allowed = request_variables(name);
@@ -672,6 +797,10 @@ fn read_method(
     let filters = match fields.get("filters") {
         Some(node) => read_filters(reader, templates, node, &fields.child("filters")),
         None => Some(IndexMap::new()),
+    };
+    let lookups = match fields.get("lookups") {
+        Some(node) => read_method_lookups(reader, node, &fields.child("lookups"), lookup_names),
+        None => Some(Vec::new()),
     };
     let keep = match fields.get("keep") {
         Some(node) => reader
@@ -709,9 +838,36 @@ fn read_method(
         max_limit,
         retry: retry?,
         pagination: pagination?,
+        lookups: lookups?,
         keep: keep?,
         filters: filters?,
     })
+}
+
+/// A method's lookups: names the integration declares.
+fn read_method_lookups(
+    reader: &mut Reader<'_>,
+    node: &Node,
+    path: &str,
+    known: &[String],
+) -> Option<Vec<String>> {
+    let names = reader.string_list(node, path)?;
+    let mut ok = true;
+    for name in &names {
+        if !known.contains(name) {
+            let hint = reader::closest(name, known.iter().map(String::as_str))
+                .map(|near| format!("did you mean `{near}`?"));
+            let declared = if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            };
+            let message = format!("unknown lookup `{name}`; integration.yaml declares: {declared}");
+            reader.report(node.position, path, message, hint);
+            ok = false;
+        }
+    }
+    ok.then_some(names)
 }
 
 fn read_limit(

@@ -24,6 +24,17 @@ pub(crate) struct Integration {
     pub(crate) retry: RetryPolicy,
     /// Keyed by `<unified-api>/<resource>`, e.g. `crm/accounts`.
     pub(crate) resources: IndexMap<String, Resource>,
+    /// Reference data methods may ask for (custom-field definitions, say), cached per account.
+    pub(crate) lookups: IndexMap<String, Lookup>,
+}
+
+/// A request for reference data, its records, and how long to keep them.
+pub(crate) struct Lookup {
+    /// Whether the account needs it at all; when falsy the lookup is null and nothing is sent.
+    pub(crate) when: Option<crate::compile::template::ValueTemplate>,
+    pub(crate) request: HttpRequest,
+    pub(crate) records: RecordPath,
+    pub(crate) ttl: std::time::Duration,
 }
 
 pub(crate) enum Auth {
@@ -242,6 +253,8 @@ pub(crate) struct Method {
     pub(crate) max_limit: Option<u64>,
     /// Overrides the integration's pagination for this method.
     pub(crate) pagination: Option<Pagination>,
+    /// Lookups this method's templates and mapping see, as `lookups` and `"$lookups"`.
+    pub(crate) lookups: Vec<String>,
     /// A check on each raw record of a list: records for which it is falsy are dropped (for
     /// exactness after an upstream's looser matching).
     pub(crate) keep: Option<crate::compile::template::ValueTemplate>,

@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use crate::account::Account;
 use crate::compile::expression::from_json;
 use crate::compile::template::{BodyTemplate, Scope, Templates};
-use crate::definition::model::{Auth, Integration, Method};
+use crate::definition::model::{Auth, HttpRequest, Integration};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The most of an upstream error body kept in an error.
@@ -86,11 +86,10 @@ pub(crate) fn prepare(
     templates: &Templates,
     integration: &Integration,
     account: &Account,
-    method: &Method,
+    request: &HttpRequest,
     scope: &Scope,
     extra_query: Vec<(String, String)>,
 ) -> Result<Prepared> {
-    let request = &method.request;
     let base = base_url(integration, account);
     crate::account::check_base_url(base)
         .map_err(|why| Error::input(format!("the account's base URL: {why}")))?;

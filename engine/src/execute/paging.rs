@@ -136,8 +136,9 @@ pub(crate) struct Answer<'a> {
     pub(crate) page: &'a Rcvar,
     pub(crate) headers: &'a [(String, String)],
     pub(crate) records: usize,
-    /// The window key and id of each record on the page, when the pagination has a window.
-    pub(crate) keys: &'a [(String, String)],
+    /// The window key and id of each record on the page, when the pagination has a window;
+    /// `None` when some record has no key, which rules a window out.
+    pub(crate) keys: Option<&'a [(String, String)]>,
     /// The URL the page was fetched from, for resolving relative links.
     pub(crate) url: &'a str,
     /// The base URL every link must stay under.
@@ -241,8 +242,12 @@ pub(crate) fn next(
 fn tail(
     previous: Option<&str>,
     previous_ids: &[String],
-    keys: &[(String, String)],
+    keys: Option<&[(String, String)]>,
 ) -> (Option<String>, Vec<String>) {
+    // A page with a record lacking a key leaves no usable tail.
+    let Some(keys) = keys else {
+        return (None, Vec::new());
+    };
     let Some((last, _)) = keys.last() else {
         return (previous.map(str::to_owned), previous_ids.to_vec());
     };
