@@ -142,3 +142,28 @@ fn every_problem_is_reported_in_one_load() {
     });
     assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
 }
+
+#[test]
+fn the_definition_schema_catches_what_the_reader_allows() {
+    let text = fs::read_to_string(mappings_dir().join("close/crm/accounts.yaml")).unwrap();
+    let diagnostics = broken("crm/accounts.yaml", |text| {
+        text.replace(
+            "      query:\n        query: sort:date_created",
+            "      query: [sort]",
+        )
+    });
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let d = &diagnostics[0];
+    assert!(d.message.contains("definition schema"), "{d:?}");
+    assert_eq!(d.yaml_path, "methods.list.request.query");
+    assert_eq!(
+        d.line,
+        line_of(
+            &text,
+            "      query:\n        query: sort:date_created"
+                .lines()
+                .next()
+                .unwrap()
+        )
+    );
+}

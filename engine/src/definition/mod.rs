@@ -7,6 +7,7 @@
 pub(crate) mod model;
 mod policy;
 pub(crate) mod reader;
+mod schema;
 pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -196,7 +197,21 @@ fn read_integration(
     folder: &Path,
 ) -> Option<Integration> {
     let root = reader.parse()?;
-    let fields = reader.mapping(&root, "", INTEGRATION_KEYS)?;
+    let before = reader.diagnostics.len();
+    let integration = read_integration_fields(reader, templates, folder, &root);
+    if reader.diagnostics.len() == before {
+        schema::check(reader, &root);
+    }
+    integration
+}
+
+fn read_integration_fields(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    folder: &Path,
+    root: &Node,
+) -> Option<Integration> {
+    let fields = reader.mapping(root, "", INTEGRATION_KEYS)?;
     let name = required(reader, &fields, "name", "the integration's name")
         .and_then(|node| reader.string(node, "name"));
     let base_url = required(reader, &fields, "base_url", "the API's base URL").and_then(|node| {
@@ -713,7 +728,22 @@ fn read_resource(
     lookup_names: &[String],
 ) -> Option<Resource> {
     let root = reader.parse()?;
-    let fields = reader.mapping(&root, "", RESOURCE_KEYS)?;
+    let before = reader.diagnostics.len();
+    let resource = read_resource_fields(reader, templates, base_pagination, lookup_names, &root);
+    if reader.diagnostics.len() == before {
+        schema::check(reader, &root);
+    }
+    resource
+}
+
+fn read_resource_fields(
+    reader: &mut Reader<'_>,
+    templates: &mut Templates,
+    base_pagination: &Pagination,
+    lookup_names: &[String],
+    root: &Node,
+) -> Option<Resource> {
+    let fields = reader.mapping(root, "", RESOURCE_KEYS)?;
     let description = fields
         .get("description")
         .and_then(|node| reader.string(node, "description"));
