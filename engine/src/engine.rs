@@ -406,6 +406,7 @@ impl Engine {
         integration: &Integration,
         account: &Account,
         method: &Method,
+        id: Option<&str>,
     ) -> Result<Option<serde_json::Value>> {
         if method.lookups.is_empty() {
             return Ok(None);
@@ -422,9 +423,10 @@ impl Engine {
                 }
             }
             let key = format!(
-                "{}\u{0}{name}\u{0}{}",
+                "{}\u{0}{name}\u{0}{}\u{0}{}",
                 integration.name,
-                account.fingerprint()
+                account.fingerprint(),
+                id.unwrap_or_default()
             );
             let cached = self
                 .inner
@@ -437,10 +439,13 @@ impl Engine {
                 Some((_, records)) => records,
                 None => {
                     let records = self
-                        .fetch_lookup(integration, account, name, lookup)
+                        .fetch_lookup(integration, account, name, lookup, id)
                         .await?;
-                    if let Ok(mut cache) = self.inner.lookup_cache.lock() {
-                        cache.insert(key, (std::time::Instant::now(), records.clone()));
+                    // A lookup kept for no time (one about a single record) is not kept at all.
+                    if !lookup.ttl.is_zero() {
+                        if let Ok(mut cache) = self.inner.lookup_cache.lock() {
+                            cache.insert(key, (std::time::Instant::now(), records.clone()));
+                        }
                     }
                     records
                 }
@@ -456,9 +461,10 @@ impl Engine {
         account: &Account,
         name: &str,
         lookup: &crate::definition::model::Lookup,
+        id: Option<&str>,
     ) -> Result<serde_json::Value> {
         tracing::debug!(integration = %integration.name, lookup = name, "fetching a lookup");
-        let scope = execute::scope(account, None, None, &[]);
+        let scope = execute::scope(account, id, None, &[]);
         let prepared = execute::prepare(
             self.templates(),
             integration,
@@ -799,7 +805,7 @@ impl ListPlan {
             .unwrap_or(&integration.pagination);
         let templates = &engine.inner.catalog.templates;
         let mut scope = execute::scope(account, None, None, &self.filters);
-        let lookups = engine.lookups(integration, account, method).await?;
+        let lookups = engine.lookups(integration, account, method, None).await?;
         let context = with_lookups(&mut scope, lookups.as_ref(), account);
         let state = match state {
             Some(state) => self.page_size(state)?,
@@ -1059,7 +1065,7 @@ impl<'a> RecordCall<'a> {
         let mut scope = execute::scope(self.account, self.id, self.body, &self.filters);
         let lookups = self
             .engine
-            .lookups(integration, self.account, method)
+            .lookups(integration, self.account, method, self.id)
             .await?;
         let context = with_lookups(&mut scope, lookups.as_ref(), self.account);
         let query = filter_params(templates, method, &scope, &self.filters)?;

@@ -889,10 +889,10 @@ async fn a_logged_call_round_trips_create_get_update_get() {
     assert_eq!(updated["direction"], "inbound", "untouched");
     assert_eq!(engine.get(&account, resource, &id).await.unwrap(), updated);
 
-    // Close deletes an activity at its type's endpoint; an id alone cannot say which.
-    let error = engine.delete(&account, resource, &id).await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Input, "{error}");
-    assert_eq!(engine.get(&account, resource, &id).await.unwrap(), updated);
+    // Close deletes an activity at its type's endpoint; the type is looked up by id first.
+    let deleted = engine.delete(&account, resource, &id).await.unwrap();
+    assert_eq!(deleted, json!({ "id": id }));
+    assert_not_found(&engine, &account, resource, &id).await;
 }
 
 #[tokio::test]
@@ -973,4 +973,37 @@ async fn listing_engagements_without_a_type_or_an_account_is_refused() {
         .as_array()
         .unwrap()
         .contains(&json!("engagement_type")));
+}
+
+#[tokio::test]
+async fn an_engagement_is_deleted_at_its_types_endpoint_found_by_id() {
+    let (_sandbox, engine, account) = start_sandbox("close").await;
+    for collection in ["activity_call", "activity_email", "activity_meeting"] {
+        let id = id_of(&seed(collection)[0]);
+        let deleted = engine
+            .delete(&account, "crm/engagements", &id)
+            .await
+            .unwrap();
+        assert_eq!(deleted, json!({ "id": id }));
+        assert_not_found(&engine, &account, "crm/engagements", &id).await;
+        let again = engine
+            .delete(&account, "crm/engagements", &id)
+            .await
+            .unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::NotFound, "{collection}");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_note_through_engagements_is_refused_and_the_note_stays() {
+    let (_sandbox, engine, account) = start_sandbox("close").await;
+    let note = id_of(&seed("activity_note")[0]);
+    let error = engine
+        .delete(&account, "crm/engagements", &note)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert!(error.message().contains("not an engagement"), "{error}");
+    let still = engine.get(&account, "crm/notes", &note).await.unwrap();
+    assert_eq!(still["id"], note.as_str());
 }

@@ -30,7 +30,17 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Names the engine provides to templates as functions, never reported as unknown variables.
-const FUNCTIONS: &[&str] = &["join_words", "fail", "range", "dict", "namespace", "debug"];
+const FUNCTIONS: &[&str] = &[
+    "join_words",
+    "fail",
+    "not_found",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+];
+/// How a `not_found()` message is told apart from other template failures.
+const NOT_FOUND_MARK: &str = "not found: ";
 
 /// The environment every template of an engine lives in.
 pub(crate) struct Templates {
@@ -123,6 +133,7 @@ impl Templates {
         env.add_filter("rename_keys_by", rename_keys_by);
         env.add_function("join_words", join_words);
         env.add_function("fail", fail);
+        env.add_function("not_found", not_found);
         Templates {
             env,
             next_id: 0,
@@ -141,6 +152,9 @@ impl Templates {
             .detail()
             .map(str::to_owned)
             .unwrap_or_else(|| error.kind().to_string());
+        if let Some(message) = detail.strip_prefix(NOT_FOUND_MARK) {
+            return Error::new(crate::ErrorKind::NotFound, message);
+        }
         match self.sites.get(name) {
             Some(site) => Error::input(format!(
                 "cannot build the upstream request at {site}: {detail}"
@@ -459,6 +473,15 @@ fn fail(message: String) -> Result<Value, minijinja::Error> {
     Err(minijinja::Error::new(
         minijinja::ErrorKind::InvalidOperation,
         message,
+    ))
+}
+
+/// `not_found("message")`: stops rendering as a not-found error, for a record a lookup showed
+/// does not exist.
+fn not_found(message: String) -> Result<Value, minijinja::Error> {
+    Err(minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        format!("{NOT_FOUND_MARK}{message}"),
     ))
 }
 

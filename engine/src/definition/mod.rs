@@ -382,7 +382,7 @@ fn read_lookups(
                 templates,
                 node,
                 &lookup.child("request"),
-                &["options"],
+                &["id", "options"],
             )
         });
         let records = match lookup.get("records") {
