@@ -490,13 +490,17 @@ impl Engine {
         account: &Account,
         prepared: Prepared,
     ) -> Result<execute::Response> {
-        let context = execute::Context {
+        execute::send(&self.context(), integration, account, prepared, false).await
+    }
+
+    /// What every request of this engine shares.
+    fn context(&self) -> execute::Context<'_> {
+        execute::Context {
             client: &self.inner.client,
             templates: &self.inner.catalog.templates,
             tape: &self.inner.tape,
             tokens: &self.inner.tokens,
-        };
-        execute::send(&context, integration, account, prepared, false).await
+        }
     }
 
     fn resolve(
@@ -505,18 +509,7 @@ impl Engine {
         resource: &str,
         method: MethodName,
     ) -> Result<(&Integration, &Resource, &Method)> {
-        let catalog = &self.inner.catalog;
-        let integration = catalog
-            .integrations
-            .get(account.integration())
-            .ok_or_else(|| {
-                let known: Vec<&str> = catalog.integrations.keys().map(String::as_str).collect();
-                Error::input(format!(
-                    "unknown integration `{}`; loaded: {}",
-                    account.integration(),
-                    known.join(", ")
-                ))
-            })?;
+        let integration = self.integration(account)?;
         let found = integration.resources.get(resource).ok_or_else(|| {
             let known: Vec<&str> = integration.resources.keys().map(String::as_str).collect();
             Error::input(format!(
@@ -544,13 +537,14 @@ impl Engine {
         method: &Method,
         prepared: Prepared,
     ) -> Result<execute::Response> {
-        let context = execute::Context {
-            client: &self.inner.client,
-            templates: &self.inner.catalog.templates,
-            tape: &self.inner.tape,
-            tokens: &self.inner.tokens,
-        };
-        execute::send(&context, integration, account, prepared, method.retry).await
+        execute::send(
+            &self.context(),
+            integration,
+            account,
+            prepared,
+            method.retry,
+        )
+        .await
     }
 }
 
