@@ -361,3 +361,349 @@ async fn the_engine_runs_against_the_sandbox() {
         Some(ErrorKind::NotFound)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Advanced Filtering, organizations and pipelines
+
+const PRIYA: &str = "cont_8UVTK4WdizbYcaN25lmQcWQx05S3vD6K57FkLrpTefC";
+const ORGANIZATION: &str = "orga_v8oDjQd0x3YFLtnN8GOQcUbZsjYVL378kFU8TcEJfpr";
+const SALES_PIPELINE: &str = "pipe_62ounCcmpa45xKpbh8tqlC";
+
+/// A `field_condition` on a contact email, as Close's script helpers write it.
+fn email_condition(mode: &str, value: &str) -> Value {
+    json!({
+        "type": "field_condition",
+        "field": {"type": "regular_field", "object_type": "contact_email", "field_name": "email"},
+        "condition": {"type": "text", "mode": mode, "value": value}
+    })
+}
+
+/// Leads that have a contact with an email matching `condition`.
+fn lead_by_email(condition: Value) -> Value {
+    json!({
+        "type": "has_related",
+        "this_object_type": "lead",
+        "related_object_type": "contact",
+        "related_query": {
+            "type": "has_related",
+            "this_object_type": "contact",
+            "related_object_type": "contact_email",
+            "related_query": condition
+        }
+    })
+}
+
+#[tokio::test]
+async fn search_answers_the_documented_request_in_the_documented_shape() {
+    let close = Close::start().await;
+    // The request of close-fixtures/data-search-request.json: leads updated since a date
+    // whose contact has an address, sorted by update.
+    let body = json!({
+        "query": {"type": "and", "queries": [
+            {"type": "object_type", "object_type": "lead"},
+            {"type": "field_condition",
+             "field": {"type": "regular_field", "object_type": "lead", "field_name": "date_updated"},
+             "condition": {"type": "moment_range",
+                           "on_or_after": {"type": "fixed_local_date", "value": "2026-03-01", "which": "start"}}},
+            lead_by_email(email_condition("phrase", "priya.raman@acme-robotics.example.com"))
+        ]},
+        "_fields": {"lead": ["id", "display_name", "status_id", "status_label", "date_updated", "contacts"]},
+        "sort": [{"direction": "asc",
+                  "field": {"type": "regular_field", "object_type": "lead", "field_name": "date_updated"}}],
+        "_limit": 100,
+        "results_limit": null,
+        "cursor": null
+    });
+    let (status, answer) = close.call(Method::POST, "/data/search/", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // As close-fixtures/data-search.json: `data` and `cursor`, each hit its type, its id and
+    // the fields asked for in the order asked, contacts embedded whole.
+    let keys: Vec<&str> = answer
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["data", "cursor"]);
+    assert_eq!(answer["cursor"], Value::Null);
+    let hits = answer["data"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{answer}");
+    let hit = hits[0].as_object().unwrap();
+    let keys: Vec<&str> = hit.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "__object_type",
+            "id",
+            "display_name",
+            "status_id",
+            "status_label",
+            "date_updated",
+            "contacts"
+        ]
+    );
+    assert_eq!(hit["__object_type"], "lead");
+    assert_eq!(hit["id"], ACME);
+    assert_eq!(hit["display_name"], "Acme Robotics");
+    let contacts = ids(&hit["contacts"]);
+    assert!(contacts.contains(&PRIYA.to_owned()), "{contacts:?}");
+    assert!(hit["contacts"][0]["emails"].is_array());
+
+    // A date bound after the lead's last update leaves nothing.
+    let (_, later) = close
+        .call(
+            Method::POST,
+            "/data/search/",
+            Some(json!({"query": {"type": "and", "queries": [
+                {"type": "object_type", "object_type": "lead"},
+                {"type": "field_condition",
+                 "field": {"type": "regular_field", "object_type": "lead", "field_name": "date_updated"},
+                 "condition": {"type": "moment_range",
+                               "on_or_after": {"type": "fixed_local_date", "value": "2099-01-01", "which": "start"}}}
+            ]}})),
+        )
+        .await;
+    assert_eq!(later, json!({"data": [], "cursor": null}));
+}
+
+#[tokio::test]
+async fn search_pages_every_lead_once_through_its_cursor() {
+    let close = Close::start().await;
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    let mut pages = 0;
+    loop {
+        let body = json!({"query": {"type": "object_type", "object_type": "lead"}, "_limit": 7, "cursor": cursor});
+        let (status, page) = close.call(Method::POST, "/data/search/", Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        // Without `_fields`, a hit is only its type and id.
+        for hit in page["data"].as_array().unwrap() {
+            assert_eq!(hit.as_object().unwrap().len(), 2, "{hit}");
+            assert_eq!(hit["__object_type"], "lead");
+        }
+        seen.extend(ids(&page["data"]));
+        pages += 1;
+        cursor = page["cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+        assert!(cursor.is_string());
+    }
+    assert_eq!(seen, ids(&seed("lead")));
+    assert_eq!(pages, ids(&seed("lead")).len().div_ceil(7));
+
+    // Counts, and a cursor of another query refused as Close refuses a stale one.
+    let (_, counted) = close
+        .call(
+            Method::POST,
+            "/data/search/",
+            Some(
+                json!({"query": {"type": "object_type", "object_type": "contact"},
+                        "_limit": 1, "include_counts": true, "results_limit": 5}),
+            ),
+        )
+        .await;
+    let contacts = seed("contact").as_array().unwrap().len();
+    assert_eq!(counted["count"], json!({"limited": 5, "total": contacts}));
+    let (status, refused) = close
+        .call(
+            Method::POST,
+            "/data/search/",
+            Some(json!({"query": {"type": "object_type", "object_type": "lead"}, "cursor": counted["cursor"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused,
+        json!({"errors": [], "field-errors": {"cursor": "Expired cursor"}})
+    );
+}
+
+#[tokio::test]
+async fn search_finds_contacts_and_leads_by_address_and_domain_words() {
+    let close = Close::start().await;
+    let search = |query: Value| {
+        let close = &close;
+        async move {
+            let (status, page) = close
+                .call(
+                    Method::POST,
+                    "/data/search/",
+                    Some(json!({"query": query, "_limit": 200})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            ids(&page["data"])
+        }
+    };
+    // A contact by one of its addresses, in any case.
+    let found = search(json!({"type": "and", "queries": [
+        {"type": "object_type", "object_type": "contact"},
+        {"type": "has_related", "this_object_type": "contact", "related_object_type": "contact_email",
+         "related_query": email_condition("phrase", "PRIYA.R@example.com")}
+    ]}))
+    .await;
+    assert_eq!(found, [PRIYA]);
+    // Leads with a contact on a domain: every seed lead with such an address.
+    let domain = "acme-robotics.example.com";
+    let expected: Vec<String> = seed("contact")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["emails"].as_array().is_some_and(|e| {
+                e.iter().any(|e| {
+                    e["email"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!("@{domain}"))
+                })
+            })
+        })
+        .map(|c| c["lead_id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected = expected;
+    expected.dedup();
+    assert_eq!(expected, [ACME]);
+    let found = search(json!({"type": "and", "queries": [
+        {"type": "object_type", "object_type": "lead"},
+        lead_by_email(email_condition("full_words", domain))
+    ]}))
+    .await;
+    assert_eq!(found, expected);
+    // Words, not substrings: part of a word finds nothing.
+    let found = search(json!({"type": "and", "queries": [
+        {"type": "object_type", "object_type": "lead"},
+        lead_by_email(email_condition("full_words", "acme-robot"))
+    ]}))
+    .await;
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[tokio::test]
+async fn search_refuses_what_close_cannot_search() {
+    let close = Close::start().await;
+    let cases = [
+        (
+            json!({"query": {"type": "object_type", "object_type": "opportunity"}}),
+            "query",
+            "`opportunity` cannot be searched; searchable: lead, contact",
+        ),
+        (
+            json!({"query": {"type": "saved_search", "saved_search_id": "save_x"}}),
+            "query",
+            "unknown query type `saved_search`",
+        ),
+        (
+            json!({"query": {"type": "object_type", "object_type": "lead"}, "_limit": 201}),
+            "_limit",
+            "Input should be less than or equal to 200",
+        ),
+    ];
+    for (body, field, needle) in cases {
+        let (status, answer) = close
+            .call(Method::POST, "/data/search/", Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = answer["field-errors"][field].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{body}: {answer}");
+    }
+    let (status, _) = close.get("/data/search/").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_organization_lists_active_and_inactive_members_with_their_users() {
+    let close = Close::start().await;
+    let (status, organization) = close
+        .get(&format!(
+            "/organization/{ORGANIZATION}/?_expand=memberships__user,inactive_memberships__user"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{organization}");
+    let memberships = seed("membership");
+    let users = seed("user");
+    let of_status = |wanted: &str| -> Vec<String> {
+        memberships
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["status"] == wanted)
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&organization["memberships"]), of_status("active"));
+    assert_eq!(
+        ids(&organization["inactive_memberships"]),
+        of_status("inactive")
+    );
+    for membership in organization["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(organization["inactive_memberships"].as_array().unwrap())
+    {
+        let user = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == membership["user_id"])
+            .expect("every member is a seed user");
+        assert_eq!(&membership["user"], user);
+        assert!(membership.get("status").is_none(), "{membership}");
+        assert!(membership["role_id"].is_string());
+    }
+    assert_eq!(ids(&organization["pipelines"]), ids(&seed("pipeline")));
+    let (status, _) = close
+        .call(
+            Method::PUT,
+            &format!("/organization/{ORGANIZATION}/"),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn pipelines_show_their_statuses_as_they_change() {
+    let close = Close::start().await;
+    let path = format!("/pipeline/{SALES_PIPELINE}/");
+    let (_, before) = close.get(&path).await;
+    let seeded = seed("pipeline");
+    let stored = seeded
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == SALES_PIPELINE)
+        .unwrap();
+    assert_eq!(
+        before["statuses"], stored["statuses"],
+        "seed order and shape"
+    );
+
+    let (status, created) = close
+        .call(
+            Method::POST,
+            "/status/opportunity/",
+            Some(json!({"label": "Legal Review", "type": "active", "pipeline_id": SALES_PIPELINE})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (_, after) = close.get(&path).await;
+    let statuses = after["statuses"].as_array().unwrap();
+    assert_eq!(
+        statuses.last(),
+        Some(&json!({"id": created["id"], "label": "Legal Review", "type": "active"}))
+    );
+
+    let (status, _) = close
+        .call(
+            Method::DELETE,
+            &format!("/status/opportunity/{}/", created["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, again) = close.get(&path).await;
+    assert_eq!(again["statuses"], before["statuses"]);
+}

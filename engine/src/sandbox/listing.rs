@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{json, Map, Value};
 
-use super::definition::{Collection, Definition, SortKey};
+use super::definition::{Collection, Definition, Embed, SortKey};
 use super::reply::Rejection;
 use super::store::{Record, Store};
 use super::values;
@@ -109,7 +109,7 @@ pub(crate) fn view(
             .children(definition, embed.collection, &embed.foreign_key, id)
             .into_iter()
             .filter(|(_, child)| embed.filter.iter().all(|(k, v)| child.get(k) == Some(v)))
-            .map(|(_, child)| Value::Object(child.clone()))
+            .map(|(_, child)| Value::Object(embedded(definition, store, embed, child)))
             .collect();
         out.insert(embed.field.clone(), Value::Array(children));
     }
@@ -117,6 +117,26 @@ pub(crate) fn view(
         out.retain(|key, _| key == &definition.id_field || wanted(key));
     }
     Value::Object(out)
+}
+
+/// One embedded child as shown: trimmed to the embed's `fields`, with its expansions.
+fn embedded(definition: &Definition, store: &Store, embed: &Embed, child: &Record) -> Record {
+    let mut out = match &embed.fields {
+        Some(fields) => fields
+            .iter()
+            .filter_map(|field| Some((field.clone(), child.get(field)?.clone())))
+            .collect(),
+        None => child.clone(),
+    };
+    for expand in &embed.expand {
+        let related = child
+            .get(&expand.field)
+            .and_then(Value::as_str)
+            .and_then(|id| store.find(definition, expand.collection, id))
+            .map_or(Value::Null, |(_, record)| Value::Object(record.clone()));
+        out.insert(expand.name.clone(), related);
+    }
+    out
 }
 
 /// A list request, parsed and checked.

@@ -46,6 +46,7 @@
 //! | `messages` | Templates for field errors: `limit_too_large`, `not_an_integer`, `negative`, `unknown_order`, `reference_missing`, `not_an_object`. They see `field` and the offending `value`; `limit_too_large` also `max`. |
 //! | `constants` | Any values, visible to every template as `constants`. |
 //! | `collections` | The list below. |
+//! | `searches` | Search endpoints over several collections; see [below](#searches). |
 //!
 //! ## A collection
 //!
@@ -71,7 +72,7 @@
 //! | `defaults` | `field: value`: set on create when the caller gave none. |
 //! | `computed` | `field: value`: set on create and recomputed on every update. |
 //! | `references` | `{field, collection, error_key, message}`: a write whose `field` names no record of `collection` fails with a field error under `error_key` (default `field`), worded by `message` (default `messages.reference_missing`). |
-//! | `embeds` | `{field, collection, foreign_key, where, create}`: reads add `field`, the records of `collection` whose `foreign_key` is this record's id (and whose keys equal `where`). With `create: true`, a create may carry them and they are created with this record's id; updates ignore the field. |
+//! | `embeds` | `{field, collection, foreign_key, where, create, fields, expand}`: reads add `field`, the records of `collection` whose `foreign_key` is this record's id (and whose keys equal `where`). `fields` shows only those keys of each child, in that order; `expand: {name: {collection, field}}` nests into each child, under `name`, the record of `collection` whose id is in the child's `field` (null when none). With `create: true` (not with `fields` or `expand`), a create may carry them and they are created with this record's id; updates ignore the field. |
 //! | `cascade` | `{collection, foreign_key}`: deleting a record deletes the records of `collection` pointing at it. |
 //!
 //! A write applies the body (with the `writes` conventions; the id, the timestamps and
@@ -81,13 +82,51 @@
 //! that are not identifiers), every lookup by its name, `constants`, and `now`; every
 //! computed field sees the record as it was before the computed step.
 //!
-//! Embedded records are shown as stored: embeds do not nest. Search endpoints are not part
-//! of the language yet; a collection will gain a `search` block for them.
+//! Embedded records are shown as stored (trimmed by `fields`, with their `expand`ed
+//! records): embeds do not nest.
+//!
+//! ## Searches
+//!
+//! A search endpoint answers a query tree over the records of several collections, a page
+//! at a time. Its request body carries the tree, the page size, a cursor and which fields
+//! to show; the answer carries the hits and the next cursor. Every wire name is declared,
+//! so the same code serves any query language of this shape.
+//!
+//! | Key | Meaning |
+//! | --- | --- |
+//! | `path` | Route below `base_path` (follows `trailing_slash` like a collection's). |
+//! | `method` | The verb it answers. Default `POST`; a `GET` reads its body too. |
+//! | `max_limit`, `default_limit` | Largest page size (above it, `limit_too_large`) and the size without one (default `query.default_limit`). |
+//! | `request` | Body keys: `query`, `fields` (an object: object type → field names), `limit`, `cursor`, `results_limit` (caps the hits), `include_counts` (adds `{limited, total}`), `sort`. Defaults: the same names. |
+//! | `response` | Answer keys: `data`, `cursor` (null on the last page), `type` (each hit's object type), `count`. |
+//! | `objects` | Object type name → `{collection, text, results}` (its records; only these can be hits, unless `results: false`) or `{items_of, list, text}` (the objects in a list field of another type's records, e.g. a person's emails). `text`: the fields a bare text node matches. |
+//! | `relations` | `{from, to}` with `foreign_key` (records of `to` whose `foreign_key` holds the id of the `from` record), `key` (the `to` record whose id is in the `from` record's `key`), or `through` (via another type). `items_of` types are related to their holder on their own. |
+//! | `language` | The query vocabulary, below. |
+//! | `messages` | `invalid_query` (sees `problem`) and `invalid_cursor`: field errors under the `query` and `cursor` keys. |
+//!
+//! `language`:
+//!
+//! | Key | Meaning |
+//! | --- | --- |
+//! | `kind_key` | The key naming the kind of a node, a field and a condition. Default `type`. |
+//! | `negate` | A key that inverts any node when `true`. |
+//! | `nodes` | Wire kind → `{kind, …keys}`: `all` / `any` (`queries`: a list of nodes), `object_type` (`value`: hits are of this type), `id` (`value`), `everything`, `text` (`value`, optional `mode`: matches the type's `text` fields), `field` (`field`: a field reference, `condition`), `related` (`related`: a type, `query`: a node that some related record meets; optional `this`: the type the node is about, and on records of another type it does not hold). |
+//! | `fields` | Wire kind → `{object_type, name, prefix}`: the keys of a field reference naming its type (none: the record's own) and its field; `prefix` goes before the name. A field of a related type holds when some related record's field does. |
+//! | `conditions` | Wire kind → `{kind, …keys}`: `text` (`value`, optional `mode`), `one_of` (`values`), `exists`, `range` (optional `gt`, `gte`, `lt`, `lte`: the keys of the bounds; `value`: the key inside a bound that is an object). Range values compare as numbers, as instants when both read as ISO-8601 (a date alone is midnight UTC), else as text. |
+//! | `modes` | Wire mode → `words` (every word of the text is a word of the field), `phrase` (the words in a row) or `exact` (the whole field, without case). Words are runs of letters and digits, compared without case. |
+//! | `default_mode` | The matching of a text without a mode. Default `words`. |
+//! | `sort` | `{field, direction, descending}`: a sort is a list of objects with a field reference under `field` and, under `direction`, the value `descending` for a descending key. |
+//!
+//! Hits are the records of each collection type in declaration order, each in storage
+//! order, unless sorted. A hit shows its type, its id and the fields asked for its type
+//! (as a get shows them, embeds included), in the order asked. A cursor is bound to the
+//! query, fields, sort and results limit; another one is refused with `invalid_cursor`.
 
 mod definition;
 mod listing;
 mod locate;
 mod reply;
+mod search;
 mod seed;
 mod server;
 mod service;
@@ -97,6 +136,8 @@ mod time;
 mod values;
 mod writes;
 
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::definition::{Definition, Method, TrailingSlash};
 use super::listing::{self, Params};
 use super::reply::{self, Rejection, Reply};
+use super::search;
 use super::store::Store;
 use super::time;
 use super::writes::{IdGenerator, Writer};
@@ -32,6 +33,8 @@ pub(crate) struct Request<'a> {
 enum Target {
     Collection(usize),
     Item(usize, String),
+    /// A search endpoint.
+    Search(usize),
 }
 
 /// The definition and the live state behind one running sandbox.
@@ -68,6 +71,9 @@ impl Service {
     fn answer(&self, request: &Request<'_>) -> Result<Reply, Rejection> {
         self.authorize(request.credentials)?;
         let target = self.route(request.path, request.query)?;
+        if let Target::Search(index) = target {
+            return self.search(index, request);
+        }
         let method = self.method(&target, request.method)?;
         match (method, target) {
             (Method::List, Target::Collection(collection)) => self.list(collection, request),
@@ -130,6 +136,10 @@ impl Service {
     /// A collection's own path wins; otherwise the longest collection path followed by
     /// exactly one segment names an item.
     fn match_path(&self, path: &str) -> Option<Target> {
+        let searches = &self.definition.searches;
+        if let Some(index) = searches.iter().position(|s| s.path == path) {
+            return Some(Target::Search(index));
+        }
         let collections = &self.definition.collections;
         if let Some(index) = collections.iter().position(|c| c.path == path) {
             return Some(Target::Collection(index));
@@ -160,6 +170,7 @@ impl Service {
                 "POST" => (*collection, Method::Create),
                 _ => return Err(Rejection::MethodNotAllowed),
             },
+            Target::Search(_) => return Err(Rejection::MethodNotAllowed),
             Target::Item(collection, _) => match method {
                 "GET" => (*collection, Method::Get),
                 "DELETE" => (*collection, Method::Delete),
@@ -174,6 +185,20 @@ impl Service {
         } else {
             Err(Rejection::MethodNotAllowed)
         }
+    }
+
+    fn search(&self, index: usize, request: &Request<'_>) -> Result<Reply, Rejection> {
+        if self.definition.searches[index].method != request.method {
+            return Err(Rejection::MethodNotAllowed);
+        }
+        let body = if request.body.iter().all(u8::is_ascii_whitespace) {
+            Map::new()
+        } else {
+            parse_body(request.body)?
+        };
+        let store = self.read();
+        let answer = search::search(&self.definition, &store, index, &body)?;
+        Ok(Reply::json(200, answer))
     }
 
     fn list(&self, collection: usize, request: &Request<'_>) -> Result<Reply, Rejection> {

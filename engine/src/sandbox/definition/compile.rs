@@ -8,8 +8,11 @@ use serde_json::{Map, Value};
 use super::raw::{
     RawCollection, RawEqual, RawId, RawMessages, RawResponse, RawResponses, RawSandbox,
 };
+use super::search::{
+    Join, NodeSpec, ObjectSource, RawSearch, Relation, Search, SearchMessages, SearchObject,
+};
 use super::{
-    source_line, Cascade, Collection, Definition, Embed, FieldTemplates, Lookup, LookupKey,
+    source_line, Cascade, Collection, Definition, Embed, Expand, FieldTemplates, Lookup, LookupKey,
     Messages, Method, Reference, Response, Responses, SortKey, TrailingSlash,
 };
 use crate::sandbox::locate::SourceMap;
@@ -95,6 +98,13 @@ impl Compiler<'_> {
             .map(|(index, collection)| self.collection(index, collection, &raw))
             .collect();
         self.check_collections(&collections);
+        let searches: Vec<Search> = raw
+            .searches
+            .iter()
+            .enumerate()
+            .filter_map(|(index, search)| self.search(index, search, &raw, &collections))
+            .collect();
+        self.check_search_paths(&collections, &searches);
         let responses = self.responses(&raw.responses);
         let messages = self.messages(&raw.messages);
         let definition = Definition {
@@ -116,6 +126,7 @@ impl Compiler<'_> {
             messages,
             constants: Value::Object(raw.constants),
             collections,
+            searches,
             templates: self.templates,
         };
         (definition, self.problems.list)
@@ -358,12 +369,29 @@ impl Compiler<'_> {
         for (position, embed) in raw.embeds.iter().enumerate() {
             let entry_at = format!("{at}.embeds[{position}]");
             let collection = self.resolve(&embed.collection, &format!("{entry_at}.collection"));
+            let mut expand = Vec::new();
+            for (name, entry) in &embed.expand {
+                let at = format!("{entry_at}.expand.{name}.collection");
+                expand.push(Expand {
+                    name: name.clone(),
+                    collection: self.resolve(&entry.collection, &at),
+                    field: entry.field.clone(),
+                });
+            }
+            if embed.create && (embed.fields.is_some() || !expand.is_empty()) {
+                self.problems.push(
+                    &format!("{entry_at}.create"),
+                    "children shown with `fields` or `expand` cannot be created through the parent",
+                );
+            }
             embeds.push(Embed {
                 field: embed.field.clone(),
                 collection,
                 foreign_key: embed.foreign_key.clone(),
                 filter: embed.filter.clone(),
                 create: embed.create,
+                fields: embed.fields.clone(),
+                expand,
             });
         }
         embeds
@@ -410,6 +438,246 @@ impl Compiler<'_> {
                         "a union cannot include another union",
                     );
                 }
+            }
+        }
+    }
+
+    /// Compiles one search endpoint; `None` when it is too broken to serve.
+    fn search(
+        &mut self,
+        index: usize,
+        raw: &RawSearch,
+        top: &RawSandbox,
+        collections: &[Collection],
+    ) -> Option<Search> {
+        let at = format!("searches[{index}]");
+        let path = self.collection_path(&at, &raw.path, top.trailing_slash);
+        let method = raw.method.to_uppercase();
+        if !["GET", "POST", "PUT", "PATCH"].contains(&method.as_str()) {
+            self.problems.push(
+                &format!("{at}.method"),
+                format!("`{}` is not GET, POST, PUT or PATCH", raw.method),
+            );
+        }
+        if raw.language.nodes.is_empty() {
+            self.problems.push(
+                &format!("{at}.language.nodes"),
+                "a query language needs nodes",
+            );
+        }
+        let uses_fields = raw
+            .language
+            .nodes
+            .values()
+            .any(|node| matches!(node, NodeSpec::Field { .. }));
+        if uses_fields && (raw.language.fields.is_empty() || raw.language.conditions.is_empty()) {
+            self.problems.push(
+                &format!("{at}.language"),
+                "a `field` node needs `fields` and `conditions` to read its field and condition",
+            );
+        }
+        if raw.language.sort.is_some() && raw.language.fields.is_empty() {
+            self.problems.push(
+                &format!("{at}.language.sort"),
+                "sorting names fields, so the language needs `fields`",
+            );
+        }
+        let objects = self.search_objects(&at, raw, collections)?;
+        let relations = self.search_relations(&at, raw, &objects);
+        let messages = SearchMessages {
+            invalid_query: self.template(
+                &format!("{at}.messages.invalid_query"),
+                &raw.messages.invalid_query,
+            ),
+            invalid_cursor: self.template(
+                &format!("{at}.messages.invalid_cursor"),
+                &raw.messages.invalid_cursor,
+            ),
+        };
+        let default_limit = raw.default_limit.unwrap_or(top.query.default_limit);
+        if raw.max_limit.is_some_and(|max| max < default_limit) {
+            self.problems.push(
+                &format!("{at}.max_limit"),
+                format!("below the default page size {default_limit}"),
+            );
+        }
+        Some(Search {
+            path,
+            method,
+            max_limit: raw.max_limit,
+            default_limit,
+            request: raw.request.clone(),
+            response: raw.response.clone(),
+            objects,
+            relations,
+            language: raw.language.clone(),
+            messages,
+        })
+    }
+
+    /// The object types of a search, in declaration order.
+    fn search_objects(
+        &mut self,
+        at: &str,
+        raw: &RawSearch,
+        collections: &[Collection],
+    ) -> Option<Vec<SearchObject>> {
+        let names: Vec<&String> = raw.objects.keys().collect();
+        let mut objects = Vec::new();
+        let mut ok = true;
+        for (name, object) in &raw.objects {
+            let object_at = format!("{at}.objects.{name}");
+            let source = match (&object.collection, &object.items_of, &object.list) {
+                (Some(collection), None, None) => {
+                    let index = self.resolve(collection, &format!("{object_at}.collection"));
+                    if collections.get(index).is_some_and(|c| c.is_union) {
+                        self.problems.push(
+                            &format!("{object_at}.collection"),
+                            "a union cannot be searched",
+                        );
+                    }
+                    ObjectSource::Collection(index)
+                }
+                (None, Some(of), Some(list)) => match names.iter().position(|n| *n == of) {
+                    Some(of) => ObjectSource::Items {
+                        of,
+                        list: list.clone(),
+                    },
+                    None => {
+                        let known: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+                        self.problems.push_with_hint(
+                            &format!("{object_at}.items_of"),
+                            format!("unknown object type `{of}`"),
+                            Some(format!("known object types: {}", known.join(", "))),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                },
+                _ => {
+                    self.problems
+                        .push(&object_at, "give `collection`, or `items_of` with `list`");
+                    ok = false;
+                    continue;
+                }
+            };
+            let from_collection = matches!(source, ObjectSource::Collection(_));
+            if object.results == Some(true) && !from_collection {
+                self.problems.push(
+                    &format!("{object_at}.results"),
+                    "only object types from a collection can be results",
+                );
+            }
+            objects.push(SearchObject {
+                name: name.clone(),
+                source,
+                text: object.text.clone(),
+                results: from_collection && object.results.unwrap_or(true),
+            });
+        }
+        if !objects.iter().any(|object| object.results) {
+            self.problems.push(
+                &format!("{at}.objects"),
+                "at least one object type must come from a collection: only those are results",
+            );
+        }
+        ok.then_some(objects)
+    }
+
+    /// The declared relations, plus one from each object type to the items it holds.
+    fn search_relations(
+        &mut self,
+        at: &str,
+        raw: &RawSearch,
+        objects: &[SearchObject],
+    ) -> Vec<Relation> {
+        let mut relations: Vec<Relation> = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(to, object)| match object.source {
+                ObjectSource::Items { of, .. } => Some(Relation {
+                    from: of,
+                    to,
+                    join: Join::Items,
+                }),
+                ObjectSource::Collection(_) => None,
+            })
+            .collect();
+        let known: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
+        let find = |name: &str| objects.iter().position(|o| o.name == name);
+        for (position, relation) in raw.relations.iter().enumerate() {
+            let relation_at = format!("{at}.relations[{position}]");
+            let object = |key: &str, name: &str, problems: &mut Problems<'_>| {
+                let found = find(name);
+                if found.is_none() {
+                    problems.push_with_hint(
+                        &format!("{relation_at}.{key}"),
+                        format!("unknown object type `{name}`"),
+                        Some(format!("known object types: {}", known.join(", "))),
+                    );
+                }
+                found
+            };
+            let from = object("from", &relation.from, &mut self.problems);
+            let to = object("to", &relation.to, &mut self.problems);
+            let through = relation
+                .through
+                .as_ref()
+                .map(|name| object("through", name, &mut self.problems));
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
+            let from_collection = matches!(objects[from].source, ObjectSource::Collection(_));
+            let to_collection = matches!(objects[to].source, ObjectSource::Collection(_));
+            let join = match (&relation.foreign_key, &relation.key, through) {
+                (Some(foreign_key), None, None) if from_collection && to_collection => {
+                    Join::Children {
+                        foreign_key: foreign_key.clone(),
+                    }
+                }
+                (None, Some(key), None) if to_collection => Join::Parent { key: key.clone() },
+                (None, None, Some(Some(through))) => Join::Through(through),
+                (None, None, Some(None)) => continue,
+                (Some(_), None, None) | (None, Some(_), None) => {
+                    self.problems.push(
+                        &relation_at,
+                        "a relation by id joins object types that come from collections",
+                    );
+                    continue;
+                }
+                _ => {
+                    self.problems.push(
+                        &relation_at,
+                        "give one of `foreign_key`, `key` or `through`",
+                    );
+                    continue;
+                }
+            };
+            if relations.iter().any(|r| r.from == from && r.to == to) {
+                self.problems.push(
+                    &relation_at,
+                    format!("`{}` already reaches `{}`", relation.from, relation.to),
+                );
+                continue;
+            }
+            relations.push(Relation { from, to, join });
+        }
+        relations
+    }
+
+    /// Reports a search path that is also a collection's or another search's.
+    fn check_search_paths(&mut self, collections: &[Collection], searches: &[Search]) {
+        for (index, search) in searches.iter().enumerate() {
+            let taken = collections
+                .iter()
+                .map(|c| c.path.as_str())
+                .chain(searches[..index].iter().map(|s| s.path.as_str()))
+                .any(|path| path == search.path);
+            if taken {
+                self.problems.push(
+                    &format!("searches[{index}].path"),
+                    format!("`{}` is already routed", search.path),
+                );
             }
         }
     }

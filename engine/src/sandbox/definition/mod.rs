@@ -5,6 +5,11 @@
 
 mod compile;
 mod raw;
+mod search;
+
+pub(crate) use search::{
+    ConditionSpec, Join, NodeSpec, ObjectSource, RequestKeys, Search, TextMode,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +39,8 @@ pub(crate) struct Definition {
     /// The `constants` object, as templates see it.
     pub(crate) constants: Value,
     pub(crate) collections: Vec<Collection>,
+    /// Search endpoints over the collections.
+    pub(crate) searches: Vec<Search>,
     pub(crate) templates: Templates,
 }
 
@@ -228,6 +235,19 @@ pub(crate) struct Embed {
     pub(crate) foreign_key: String,
     pub(crate) filter: Map<String, Value>,
     pub(crate) create: bool,
+    /// Only these keys of each child are shown, when given.
+    pub(crate) fields: Option<Vec<String>>,
+    /// Related records nested into each child, under their names.
+    pub(crate) expand: Vec<Expand>,
+}
+
+/// A related record nested into each embedded child: the record of `collection` whose id is
+/// in the child's `field`, shown under `name` (null when there is none).
+#[derive(Debug, Clone)]
+pub(crate) struct Expand {
+    pub(crate) name: String,
+    pub(crate) collection: usize,
+    pub(crate) field: String,
 }
 
 /// Records deleted along with their parent.

@@ -35,6 +35,8 @@ pub(super) struct RawSandbox {
     #[serde(default)]
     pub(super) constants: Map<String, Value>,
     pub(super) collections: Vec<RawCollection>,
+    #[serde(default)]
+    pub(super) searches: Vec<super::search::RawSearch>,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +182,17 @@ pub(super) struct RawEmbed {
     pub(super) filter: Map<String, Value>,
     #[serde(default)]
     pub(super) create: bool,
+    #[serde(default)]
+    pub(super) fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) expand: indexmap::IndexMap<String, RawExpand>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpand {
+    pub(super) collection: String,
+    pub(super) field: String,
 }
 
 #[derive(Deserialize)]
