@@ -799,8 +799,11 @@ impl ListPlan {
             .unwrap_or(&integration.pagination);
         let templates = &engine.inner.catalog.templates;
         let mut scope = execute::scope(account, None, None, &self.filters);
-        let lookups = engine.lookups(integration, account, method, None).await?;
-        let context = with_lookups(&mut scope, lookups.as_ref(), account);
+        let mut context = None;
+        if method.lookups_in_request {
+            let lookups = engine.lookups(integration, account, method, None).await?;
+            context = with_lookups(&mut scope, lookups.as_ref(), account, &self.filters);
+        }
         let state = match state {
             Some(state) => self.page_size(state)?,
             None => paging::first(pagination, self.limit),
@@ -833,6 +836,10 @@ impl ListPlan {
         }
         tracing::debug!(resource = %self.resource, page = ?state, "fetching a page");
         let response = engine.send(integration, account, method, prepared).await?;
+        if context.is_none() && !method.lookups.is_empty() {
+            let lookups = engine.lookups(integration, account, method, None).await?;
+            context = with_lookups(&mut scope, lookups.as_ref(), account, &self.filters);
+        }
 
         let page = from_json(&response.body);
         let records_path = method.records.as_ref().unwrap_or(&pagination.records);
@@ -925,22 +932,29 @@ fn truncate_json(body: &serde_json::Value) -> String {
     text.chars().take(2048).collect()
 }
 
-/// Maps one record and attaches `remote_data` when asked to.
 /// Makes a method's lookups visible: to templates as `lookups`, and to its mapping as the
-/// keys `"$lookups"` and `"$options"` beside each record's own.
+/// keys `"$lookups"`, `"$options"` and `"$filters"` beside each record's own.
 fn with_lookups(
     scope: &mut crate::compile::template::Scope,
     lookups: Option<&serde_json::Value>,
     account: &Account,
+    filters: &[(String, String)],
 ) -> Option<Rcvar> {
     let lookups = lookups?;
     scope.insert("lookups".into(), minijinja::Value::from_serialize(lookups));
     let options = serde_json::to_value(account.options()).unwrap_or_default();
-    Some(from_json(
-        &serde_json::json!({ "$lookups": lookups, "$options": options }),
-    ))
+    let filters: serde_json::Map<String, serde_json::Value> = filters
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    Some(from_json(&serde_json::json!({
+        "$lookups": lookups,
+        "$options": options,
+        "$filters": filters,
+    })))
 }
 
+/// Maps one record and attaches `remote_data` when asked to.
 fn map_record(
     mapping: Option<&crate::compile::expression::Expression>,
     raw: &serde_json::Value,
@@ -1057,11 +1071,14 @@ impl<'a> RecordCall<'a> {
         check_filters(integration, self.resource, method, &self.filters)?;
         let templates = &self.engine.inner.catalog.templates;
         let mut scope = execute::scope(self.account, self.id, self.body, &self.filters);
-        let lookups = self
-            .engine
-            .lookups(integration, self.account, method, self.id)
-            .await?;
-        let context = with_lookups(&mut scope, lookups.as_ref(), self.account);
+        let mut context = None;
+        if method.lookups_in_request {
+            let lookups = self
+                .engine
+                .lookups(integration, self.account, method, self.id)
+                .await?;
+            context = with_lookups(&mut scope, lookups.as_ref(), self.account, &self.filters);
+        }
         let query = filter_params(templates, method, &scope, &self.filters)?;
         let prepared = execute::prepare(
             templates,
@@ -1075,6 +1092,13 @@ impl<'a> RecordCall<'a> {
             .engine
             .send(integration, self.account, method, prepared)
             .await?;
+        if context.is_none() && !method.lookups.is_empty() && self.method != MethodName::Delete {
+            let lookups = self
+                .engine
+                .lookups(integration, self.account, method, self.id)
+                .await?;
+            context = with_lookups(&mut scope, lookups.as_ref(), self.account, &self.filters);
+        }
 
         if self.method == MethodName::Delete {
             return Ok(serde_json::json!({ "id": self.id }));

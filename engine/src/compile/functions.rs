@@ -192,6 +192,8 @@ const EXTENSIONS: &[Extension] = &[
     // Arrays.
     Extension::new("zip", Arity::at_least(1), zip),
     Extension::new("compact", Arity::exactly(1), compact),
+    Extension::new("find_by", Arity::exactly(3), find_by),
+    Extension::new("index_of", Arity::exactly(2), index_of),
     // Strings.
     Extension::new("lower", Arity::exactly(1), lower),
     Extension::new("upper", Arity::exactly(1), upper),
@@ -210,6 +212,7 @@ const EXTENSIONS: &[Extension] = &[
     Extension::new("if", Arity::between(2, 3), if_),
     // Numbers.
     Extension::new("multiply", Arity::exactly(2), multiply),
+    Extension::new("add", Arity::exactly(2), add),
     Extension::new("divide", Arity::exactly(2), divide),
     Extension::new("cents_to_units", Arity::exactly(1), cents_to_units),
     Extension::new("units_to_cents", Arity::exactly(1), units_to_cents),
@@ -640,6 +643,50 @@ fn with_key_prefix(call: &Call<'_>) -> SearchResult {
         .map(|(key, value)| (format!("{prefix}{key}"), value.clone()))
         .collect();
     Ok(wrap(Variable::Object(entries)))
+}
+
+/// `find_by(array $list, string $key, any $value) -> any`
+///
+/// The first object of `$list` whose `$key` equals `$value`, or null. Lets a mapping join a
+/// record with reference data: the arguments are evaluated against the record, so `$value` can
+/// be one of its fields. Null `$list` gives null; other types are errors.
+///
+/// `find_by(@.pipelines, 'id', pipeline_id)` on `{"pipeline_id": "p2", "pipelines": [{"id": "p1"}, {"id": "p2", "name": "B"}]}` → `{"id": "p2", "name": "B"}`
+fn find_by(call: &Call<'_>) -> SearchResult {
+    let Some(list) = call.array(0)? else {
+        return Ok(null());
+    };
+    let Some(key) = call.string(1)? else {
+        return Ok(null());
+    };
+    let value = call.arg(2);
+    Ok(list
+        .iter()
+        .find(|item| {
+            item.as_object()
+                .and_then(|object| object.get(key))
+                .is_some_and(|found| **found == *value)
+        })
+        .cloned()
+        .unwrap_or_else(null))
+}
+
+/// `index_of(array $list, any $value) -> number`
+///
+/// The zero-based position of the first element equal to `$value`, or null when there is
+/// none. Null `$list` gives null; other types are errors.
+///
+/// `index_of(['a', 'b'], 'b')` → `1`
+fn index_of(call: &Call<'_>) -> SearchResult {
+    let Some(list) = call.array(0)? else {
+        return Ok(null());
+    };
+    let value = call.arg(1);
+    Ok(list
+        .iter()
+        .position(|item| **item == *value)
+        .map(|index| wrap(Variable::Number(serde_json::Number::from(index))))
+        .unwrap_or_else(null))
 }
 
 /// `rename_keys(object $obj, object $names) -> object`
@@ -1079,6 +1126,26 @@ fn amount_arg(call: &Call<'_>, position: usize) -> Result<Option<Decimal>, Jmesp
 
 fn number_value(number: Option<Number>) -> Rcvar {
     nullable(number.map(|number| wrap(Variable::Number(number))))
+}
+
+/// `add(number $a, number $b) -> number`
+///
+/// `$a + $b`: exact for integers, the nearest double otherwise. Null in either gives null;
+/// other types are errors.
+///
+/// ``add(index_of(ids, id), `1`)`` turns a zero-based position into a one-based one.
+fn add(call: &Call<'_>) -> SearchResult {
+    let a = call.number(0)?;
+    let b = call.number(1)?;
+    let (Some(a), Some(b)) = (a, b) else {
+        return Ok(null());
+    };
+    let sum = match (a.as_i64(), b.as_i64()) {
+        (Some(a), Some(b)) => a.checked_add(b).map(Number::from),
+        _ => None,
+    }
+    .or_else(|| Number::from_f64(a.as_f64()? + b.as_f64()?));
+    Ok(number_value(sum))
 }
 
 /// `multiply(number $a, number $b) -> number`
@@ -1949,6 +2016,40 @@ mod tests {
         );
         assert!(eval_error("entries_with_prefix(@, `1`)", json!({}))
             .contains("Argument 1 expects type string (in `entries_with_prefix`), given number"));
+    }
+
+    #[test]
+    fn find_by_joins_on_a_field_of_the_record() {
+        let data =
+            json!({"pipeline_id": "p2", "pipelines": [{"id": "p1"}, {"id": "p2", "name": "B"}]});
+        assert_eq!(
+            eval("find_by(pipelines, 'id', pipeline_id)", data.clone()),
+            json!({"id": "p2", "name": "B"})
+        );
+        assert_eq!(
+            eval("find_by(pipelines, 'id', 'p9')", data.clone()),
+            json!(null)
+        );
+        assert_eq!(
+            eval("find_by(missing, 'id', 'p1')", data.clone()),
+            json!(null)
+        );
+        assert!(eval_error("find_by(pipeline_id, 'id', 'p1')", data).contains("find_by"));
+    }
+
+    #[test]
+    fn add_adds() {
+        assert_eq!(eval("add(`1`, `2`)", json!({})), json!(3));
+        assert_eq!(eval("add(`0.5`, `1`)", json!({})), json!(1.5));
+        assert_eq!(eval("add(missing, `1`)", json!({})), json!(null));
+        assert!(eval_error("add('a', `1`)", json!({})).contains("add"));
+    }
+
+    #[test]
+    fn index_of_finds_a_position() {
+        assert_eq!(eval("index_of(@, 'b')", json!(["a", "b"])), json!(1));
+        assert_eq!(eval("index_of(@, 'z')", json!(["a", "b"])), json!(null));
+        assert_eq!(eval("index_of(missing, 'z')", json!({})), json!(null));
     }
 
     #[test]

@@ -868,10 +868,25 @@ fn read_method(
         max_limit,
         retry: retry?,
         pagination: pagination?,
+        lookups_in_request: ["request", "filters", "keep"]
+            .iter()
+            .filter_map(|key| fields.get(key))
+            .any(|node| mentions(node, "lookups")),
         lookups: lookups?,
         keep: keep?,
         filters: filters?,
     })
+}
+
+/// Whether any scalar under `node` holds `word`.
+fn mentions(node: &Node, word: &str) -> bool {
+    match &node.value {
+        yaml::NodeValue::Scalar(text, _) => text.contains(word),
+        yaml::NodeValue::Sequence(items) => items.iter().any(|item| mentions(item, word)),
+        yaml::NodeValue::Mapping(map) => map
+            .iter()
+            .any(|(key, (_, child))| key.contains(word) || mentions(child, word)),
+    }
 }
 
 /// A method's lookups: names the integration declares.

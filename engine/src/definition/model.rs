@@ -255,6 +255,9 @@ pub(crate) struct Method {
     pub(crate) pagination: Option<Pagination>,
     /// Lookups this method's templates and mapping see, as `lookups` and `"$lookups"`.
     pub(crate) lookups: Vec<String>,
+    /// Whether the request (or its filters or `keep`) needs the lookups; otherwise they are
+    /// fetched after the request, for the mapping only, so a refused input sends nothing.
+    pub(crate) lookups_in_request: bool,
     /// A check on each raw record of a list: records for which it is falsy are dropped (for
     /// exactness after an upstream's looser matching).
     pub(crate) keep: Option<crate::compile::template::ValueTemplate>,
