@@ -23,7 +23,7 @@ use crate::unified::ListPage;
 /// How long one upstream request may take before it fails as a transport error.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Empty pages in a row, each signalling more, after which a stream gives up.
-const MAX_EMPTY_PAGES: u32 = 20;
+pub(crate) const MAX_EMPTY_PAGES: u32 = 20;
 /// The most pages one [`ListCall::stream`] follows before it stops with an error.
 const DEFAULT_MAX_PAGES: u64 = 100_000;
 
@@ -110,6 +110,9 @@ impl EngineBuilder {
             None => reqwest::Client::builder()
                 .timeout(self.timeout)
                 .connect_timeout(Duration::from_secs(10))
+                // A redirect could carry credentials outside the base URL; it is an answer
+                // like any other, not something to follow.
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("crosswalk/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|error| {
@@ -850,13 +853,19 @@ impl ListPlan {
             Some(window) => window_keys(window, &records).unwrap_or_default(),
             None => Vec::new(),
         };
-        // In a window, the records at its lower bound that were already delivered come again.
+        // In a window, the records at its lower bound that were already delivered come again;
+        // telling them apart needs every record's key.
         let delivered = match &state {
             PageState::Offset {
                 w: Some(bound), x, ..
             } => Some((bound, x)),
             _ => None,
         };
+        if delivered.is_some() && keys.len() != count {
+            return Err(Error::mapping(
+                "a record past the upstream's deepest offset has no window key or id; cannot tell repeats apart",
+            ));
+        }
         let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
         let mut result = Vec::with_capacity(count);
         for (index, (raw, converted)) in records.into_iter().enumerate() {

@@ -122,40 +122,29 @@ impl<'a> ProxyCall<'a> {
             Ok((plan, Some(state)))
         });
         let max_pages = engine.max_pages();
+        // The same guards as a unified stream: a page the upstream already sent is an error,
+        // as are endless empty pages and more pages than the engine allows.
+        let guards = Guards::default();
         let pages = stream::try_unfold(
-            (start.map(Some), engine, account, 0u64),
-            move |(state, engine, account, fetched)| async move {
+            (start.map(Some), engine, account, guards),
+            move |(state, engine, account, mut guards)| async move {
                 let Some((plan, Some(cursor))) = state? else {
                     return Ok(None);
                 };
-                if fetched >= max_pages {
-                    return Err(Error::input(format!(
-                        "stopped after {max_pages} pages of {}",
-                        plan.path
-                    )));
-                }
+                guards.before(&plan.path, max_pages, cursor.as_ref())?;
                 match plan.fetch(&engine, &account, cursor.clone()).await? {
-                    ProxyResponse::Object(value) => Ok(Some((
-                        vec![value],
-                        (Ok(None), engine, account, fetched + 1),
-                    ))),
+                    ProxyResponse::Object(value) => {
+                        Ok(Some((vec![value], (Ok(None), engine, account, guards))))
+                    }
                     ProxyResponse::List(page) => {
+                        guards.after(page.result.is_empty());
                         let next = match &page.next_cursor {
                             Some(token) => {
-                                let next = plan.binding().decode(token)?;
-                                if cursor.as_ref() == Some(&next) {
-                                    return Err(Error::mapping(
-                                        "the upstream sent the same page again; stopping",
-                                    ));
-                                }
-                                Some((plan.clone(), Some(Some(next))))
+                                Some((plan.clone(), Some(Some(plan.binding().decode(token)?))))
                             }
                             None => None,
                         };
-                        Ok(Some((
-                            page.result,
-                            (Ok(next), engine, account, fetched + 1),
-                        )))
+                        Ok(Some((page.result, (Ok(next), engine, account, guards))))
                     }
                 }
             },
@@ -175,6 +164,43 @@ impl<'a> IntoFuture for ProxyCall<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
+    }
+}
+
+/// What a proxied stream remembers to stop a runaway upstream.
+#[derive(Default)]
+struct Guards {
+    seen: std::collections::HashSet<PageState>,
+    fetched: u64,
+    empty_in_a_row: u32,
+}
+
+impl Guards {
+    fn before(&mut self, path: &str, max_pages: u64, page: Option<&PageState>) -> Result<()> {
+        if self.fetched >= max_pages {
+            return Err(Error::mapping(format!(
+                "stopped after {max_pages} pages of {path}"
+            )));
+        }
+        if self.empty_in_a_row >= crate::engine::MAX_EMPTY_PAGES {
+            return Err(Error::mapping(format!(
+                "stopped after {} empty pages of {path} in a row that each signalled more",
+                crate::engine::MAX_EMPTY_PAGES
+            )));
+        }
+        if let Some(page) = page {
+            if !self.seen.insert(page.clone()) {
+                return Err(Error::mapping(format!(
+                    "the upstream sent {path} back to a page it had already sent; stopping instead of looping"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn after(&mut self, empty: bool) {
+        self.fetched += 1;
+        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
     }
 }
 

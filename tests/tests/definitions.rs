@@ -167,3 +167,16 @@ fn the_definition_schema_catches_what_the_reader_allows() {
         )
     );
 }
+
+#[test]
+fn an_absurd_number_of_seconds_is_a_located_error_not_a_crash() {
+    let diagnostics = broken("integration.yaml", |text| {
+        text.replace("max_wait_seconds: 60", "max_wait_seconds: 1e300")
+    });
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert!(
+        diagnostics[0].message.contains("seconds"),
+        "{diagnostics:#?}"
+    );
+    assert_eq!(diagnostics[0].yaml_path, "rate_limit.max_wait_seconds");
+}

@@ -144,3 +144,41 @@ async fn an_empty_api_key_is_missing() {
     assert!(error.message().contains("api_key"), "{error}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn redirects_are_answers_not_detours() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/admin/secret"))
+        .mount(&server)
+        .await;
+    let engine = Engine::load(mappings_dir()).unwrap();
+    let account = Account::new("close")
+        .with_credential("api_key", "k3y_value")
+        .with_base_url(server.uri());
+    let error = engine
+        .get(&account, "crm/accounts", "lead_1")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Upstream);
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "the redirect was not followed"
+    );
+}
+
+#[tokio::test]
+async fn proxy_streams_stop_on_endless_empty_pages() {
+    let (server, engine, account) =
+        upstream(ResponseTemplate::new(200).set_body_json(json!({"data": [], "has_more": true})))
+            .await;
+    let result: Result<Vec<Value>, _> = engine
+        .proxy(&account, "GET", "/lead/")
+        .stream()
+        .try_collect()
+        .await;
+    let error = result.unwrap_err();
+    assert!(error.message().contains("empty pages"), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 20);
+}

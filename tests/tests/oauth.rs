@@ -332,3 +332,53 @@ async fn the_authorization_code_flow_builds_the_url_and_exchanges_the_code() {
     assert_eq!(tokens.refresh_token.as_deref(), Some("refresh-1"));
     assert!(!format!("{tokens:?}").contains("access-1"));
 }
+
+#[tokio::test]
+async fn token_endpoint_descriptions_and_new_tokens_never_reach_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-NEW-secret", "refresh_token": "rt-NEW-secret", "expires_in": 1e20
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/lead/lead_1/"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error": "token at-NEW-secret lacks scope"})),
+        )
+        .mount(&server)
+        .await;
+    let engine = Engine::load(mappings_dir()).unwrap();
+    // An enormous lifetime is clamped, not overflowed; the echoed new token is redacted.
+    let error = engine
+        .get(&account(&server, "access-1", 1), "crm/accounts", "lead_1")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    let shown = format!("{error} {error:?} {}", error.to_json());
+    assert!(!shown.contains("at-NEW-secret"), "{shown}");
+
+    let failing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token/"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "refresh token refresh-1 for client cid / secret csecret is invalid"
+        })))
+        .mount(&failing)
+        .await;
+    // A fresh engine: the first one already holds refreshed tokens for this account.
+    let engine = Engine::load(mappings_dir()).unwrap();
+    let error = engine
+        .get(&account(&failing, "access-1", 1), "crm/accounts", "lead_1")
+        .await
+        .unwrap_err();
+    let shown = format!("{error} {}", error.to_json());
+    assert!(shown.contains("invalid_grant"), "{shown}");
+    for secret in ["refresh-1", "csecret"] {
+        assert!(!shown.contains(secret), "{secret}: {shown}");
+    }
+}

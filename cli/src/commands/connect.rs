@@ -83,7 +83,12 @@ async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String, Er
             .accept()
             .await
             .map_err(|error| input(error.to_string()))?;
-        let request = read_request_head(&mut stream).await;
+        // A connection that sends nothing (a browser's preconnect) must not hold up the one
+        // that brings the code.
+        let wait = std::time::Duration::from_secs(2);
+        let Ok(request) = tokio::time::timeout(wait, read_request_head(&mut stream)).await else {
+            continue;
+        };
         let target = request
             .lines()
             .next()
@@ -158,18 +163,25 @@ async fn respond(stream: &mut tokio::net::TcpStream, status: u16, text: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Writes a file only its owner can read, atomically.
+/// Writes a file only its owner can read, atomically. A symbolic link is followed, so the
+/// file it points at is the one replaced; a stale temporary file is removed first, so the new
+/// one is created with owner-only permissions.
 pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), Error> {
-    let temporary = path.with_extension("partial");
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let temporary = target.with_extension("partial");
     let result = (|| -> std::io::Result<()> {
+        match std::fs::remove_file(&temporary) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&temporary)?;
         std::io::Write::write_all(&mut file, text.as_bytes())?;
         file.sync_all()?;
-        std::fs::rename(&temporary, path)
+        std::fs::rename(&temporary, &target)
     })();
     result.map_err(|error| {
         let _ = std::fs::remove_file(&temporary);

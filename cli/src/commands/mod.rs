@@ -181,6 +181,10 @@ impl crosswalk::CredentialStore for AccountFileStore {
             for (name, value) in tokens.credentials() {
                 credentials.insert(name.into(), value.into());
             }
+            // An answer without a lifetime leaves none: an old one would force refreshes.
+            if tokens.expires_at.is_none() {
+                credentials.remove("expires_at");
+            }
             let text = serde_yaml::to_string(&file).map_err(|error| failed(error.to_string()))?;
             connect::write_private(&self.path, &text)
         })

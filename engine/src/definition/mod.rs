@@ -139,10 +139,11 @@ fn load_integration(
         .as_ref()
         .map(|integration| integration.pagination.clone())
         .unwrap_or_default();
-    let lookup_names: Vec<String> = integration
+    // When integration.yaml itself failed, its lookups are unknown: resource files are not
+    // blamed for naming them.
+    let lookup_names: Option<Vec<String>> = integration
         .as_ref()
-        .map(|integration| integration.lookups.keys().cloned().collect())
-        .unwrap_or_default();
+        .map(|integration| integration.lookups.keys().cloned().collect());
     let mut resources = IndexMap::new();
     for (api, file) in resource_files(folder)? {
         let (shown, source) = read(root, &file)?;
@@ -151,9 +152,12 @@ fn load_integration(
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(resource) =
-            read_resource(&mut reader, templates, &base_pagination, &lookup_names)
-        {
+        if let Some(resource) = read_resource(
+            &mut reader,
+            templates,
+            &base_pagination,
+            lookup_names.as_deref(),
+        ) {
             resources.insert(format!("{api}/{name}"), resource);
         }
     }
@@ -725,7 +729,7 @@ fn read_resource(
     reader: &mut Reader<'_>,
     templates: &mut Templates,
     base_pagination: &Pagination,
-    lookup_names: &[String],
+    lookup_names: Option<&[String]>,
 ) -> Option<Resource> {
     let root = reader.parse()?;
     let before = reader.diagnostics.len();
@@ -740,7 +744,7 @@ fn read_resource_fields(
     reader: &mut Reader<'_>,
     templates: &mut Templates,
     base_pagination: &Pagination,
-    lookup_names: &[String],
+    lookup_names: Option<&[String]>,
     root: &Node,
 ) -> Option<Resource> {
     let fields = reader.mapping(root, "", RESOURCE_KEYS)?;
@@ -802,7 +806,7 @@ fn read_method(
     path: &str,
     name: MethodName,
     base_pagination: &Pagination,
-    lookup_names: &[String],
+    lookup_names: Option<&[String]>,
 ) -> Option<Method> {
     let fields = reader.mapping(node, path, METHOD_KEYS)?;
     let allowed = request_variables(name);
@@ -894,9 +898,12 @@ fn read_method_lookups(
     reader: &mut Reader<'_>,
     node: &Node,
     path: &str,
-    known: &[String],
+    known: Option<&[String]>,
 ) -> Option<Vec<String>> {
     let names = reader.string_list(node, path)?;
+    let Some(known) = known else {
+        return Some(names);
+    };
     let mut ok = true;
     for name in &names {
         if !known.contains(name) {

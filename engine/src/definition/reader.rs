@@ -162,12 +162,14 @@ impl<'a> Reader<'a> {
             NodeValue::Scalar(text, ScalarStyle::Plain) => text.parse::<f64>().ok(),
             _ => None,
         };
+        // A year bounds every wait, lifetime and margin worth declaring.
         match parsed {
-            Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some(seconds) if seconds.is_finite() && (0.0..=31_536_000.0).contains(&seconds) => {
                 Some(std::time::Duration::from_secs_f64(seconds))
             }
             _ => {
-                self.report(node.position, path, "expected a number of seconds", None);
+                let message = "expected a number of seconds from 0 to 31536000 (a year)";
+                self.report(node.position, path, message, None);
                 None
             }
         }

@@ -286,12 +286,20 @@ pub(crate) async fn send(
     loop {
         attempt += 1;
         let token = bearer.as_ref().map(|bearer| bearer.token.as_str());
+        // What is redacted from errors and recordings: the account's credentials, and the
+        // access token in use, which may be newer than anything the account holds.
+        let secrets = match token {
+            Some(token) => {
+                std::borrow::Cow::Owned(account.clone().with_credential("\u{0}bearer", token))
+            }
+            None => std::borrow::Cow::Borrowed(account),
+        };
         let outcome = match context.tape.answer(&prepared) {
             Some(answer) => answer,
             None => {
                 let sent = transmit(context, integration, account, &prepared, token).await;
                 if let Ok(raw) = &sent {
-                    context.tape.capture(&prepared, raw, account);
+                    context.tape.capture(&prepared, raw, &secrets);
                 }
                 sent
             }
@@ -322,7 +330,7 @@ pub(crate) async fn send(
             Ok(raw) if rate_limit.statuses.contains(&raw.status) => {
                 let suggested = pacing::suggested_wait(raw, rate_limit);
                 if let Some(wait) = suggested.filter(|wait| *wait > rate_limit.max_wait) {
-                    let error = interpret(integration, account, &prepared, outcome?, rate_limit)
+                    let error = interpret(integration, &secrets, &prepared, outcome?, rate_limit)
                         .err()
                         .unwrap_or_else(|| Error::new(ErrorKind::RateLimited, "rate limited"));
                     return Err(finish(error.with_retry_after(wait), attempt, started));
@@ -353,7 +361,7 @@ pub(crate) async fn send(
             }
             None => {
                 let result = outcome
-                    .and_then(|raw| interpret(integration, account, &prepared, raw, rate_limit));
+                    .and_then(|raw| interpret(integration, &secrets, &prepared, raw, rate_limit));
                 return result.map_err(|error| finish(error, attempt, started));
             }
         }
@@ -460,7 +468,7 @@ fn interpret(
                     path_of(&prepared.url),
                 ),
             )
-            .with_upstream(status, truncate(bytes))
+            .with_upstream(status, account.redact(&truncate(bytes)))
         })?
     };
     Ok(Response {

@@ -379,13 +379,16 @@ async fn request_tokens(
         )
     })?;
     if !(200..300).contains(&status) {
-        // Token endpoints answer errors as `{"error": ..., "error_description": ...}`; only
-        // those two keys are shown, never anything that could be a token.
+        // Token endpoints answer errors as `{"error": ..., "error_description": ...}`. Only the
+        // `error` code is shown: a description may quote the secret, code or token it refused.
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let reason = ["error_description", "error"]
-            .iter()
-            .find_map(|key| parsed.get(key).and_then(|v| v.as_str()))
-            .unwrap_or("no reason given");
+        let reason = parsed
+            .get("error")
+            .and_then(|v| v.as_str())
+            .filter(|code| {
+                code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .unwrap_or("no error code given");
         return Err(Error::new(
             ErrorKind::Auth,
             format!("the token endpoint answered {status}: {reason}"),
@@ -400,9 +403,10 @@ async fn request_tokens(
     Ok(TokenSet {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token.filter(|token| !token.is_empty()),
+        // A lifetime past any sensible bound is clamped rather than overflowing.
         expires_at: tokens
             .expires_in
             .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(|seconds| now() + seconds as u64),
+            .map(|seconds| now().saturating_add(seconds.min(1e12) as u64)),
     })
 }

@@ -292,22 +292,34 @@ fn next_window(
     })
 }
 
-/// The `rel="next"` target of an RFC 8288 `Link` header.
+/// The `rel="next"` target of an RFC 8288 `Link` header. Targets sit in `<...>` (and may hold
+/// commas); `rel` may list several space-separated relations.
 fn next_in_link_header(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params.split(';').any(|param| {
-            let param = param.trim().to_ascii_lowercase();
-            param == "rel=\"next\"" || param == "rel=next"
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let end = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..end];
+        let after = &rest[end + 1..];
+        let params_end = after.find('<').unwrap_or(after.len());
+        let is_next = after[..params_end].split(';').any(|param| {
+            let Some((name, value)) = param.split_once('=') else {
+                return false;
+            };
+            name.trim().eq_ignore_ascii_case("rel")
+                && value
+                    .trim()
+                    .trim_end_matches(',')
+                    .trim()
+                    .trim_matches('"')
+                    .split_whitespace()
+                    .any(|relation| relation.eq_ignore_ascii_case("next"))
         });
-        is_next.then(|| {
-            target
-                .trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_owned()
-        })
-    })
+        if is_next {
+            return Some(target.to_owned());
+        }
+        rest = &after[params_end..];
+    }
+    None
 }
 
 /// Resolves a link against the current URL and returns its part under the base URL. A link
@@ -343,6 +355,14 @@ mod tests {
             Some("https://x.test/v1/items?page=3")
         );
         assert_eq!(next_in_link_header(r#"<a>; rel="last""#), None);
+        assert_eq!(
+            next_in_link_header(r#"<a?ids=1,2>; rel="next last""#).as_deref(),
+            Some("a?ids=1,2")
+        );
+        assert_eq!(
+            next_in_link_header(r#"<b>; rel = "next""#).as_deref(),
+            Some("b")
+        );
     }
 
     #[test]
