@@ -259,14 +259,15 @@ impl ProxyPlan {
         debug_assert_eq!(integration.name, self.integration);
         let pagination = &integration.pagination;
         let templates = engine.templates();
+        // The first page is the caller's request exactly as given; later pages replace its
+        // paging parameters with the ones the upstream's answers lead to.
+        let first_page = state.is_none();
         let state = state.unwrap_or_else(|| first_state(pagination, &self.query));
-
-        // The caller's own paging parameters describe the first page; later pages replace them.
         let paging_keys = paging_keys(pagination);
         let query: Vec<(String, String)> = self
             .query
             .iter()
-            .filter(|(key, _)| !paging_keys.contains(&key.as_str()))
+            .filter(|(key, _)| first_page || !paging_keys.contains(&key.as_str()))
             .cloned()
             .collect();
         let mut prepared = Prepared::raw(
@@ -280,7 +281,7 @@ impl ProxyPlan {
         )?;
         let is_list_call = matches!(self.method, reqwest::Method::GET)
             && !matches!(pagination.kind, PaginationKind::None);
-        if is_list_call {
+        if is_list_call && !first_page {
             let params = paging::params(pagination, &state)?;
             let base = execute::base_url(integration, account).to_owned();
             match &params.link {
@@ -408,14 +409,23 @@ fn check_path(path: &str) -> Result<()> {
     if path.contains('\\') || path.contains('?') || path.contains('#') {
         return refuse("holds `\\`, `?` or `#` (pass query parameters separately)");
     }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    // Decoded twice: a path that means `..` after one more decoding by a server is refused too.
+    let once = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let decoded = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
     if decoded.contains("://") || decoded.starts_with("//") {
         return refuse("names another host");
     }
-    if decoded
-        .split('/')
-        .any(|segment| segment == ".." || segment == ".")
-    {
+    if decoded.contains('\\') {
+        return refuse("holds an encoded `\\`");
+    }
+    // `..;params` is `..` to servers that strip matrix parameters.
+    let dot_segment = |segment: &str| {
+        let bare = segment.split(';').next().unwrap_or(segment);
+        bare == ".." || bare == "."
+    };
+    if decoded.split('/').any(dot_segment) {
         return refuse("climbs out with `..`");
     }
     if decoded.chars().any(char::is_control) {
@@ -444,6 +454,9 @@ mod tests {
             "/a\\b",
             "/a?b=c",
             "/http://evil.test",
+            "/a/%5c..%5cb",
+            "/a/..;/b",
+            "/a/%252e%252e/b",
         ] {
             assert!(check_path(bad).is_err(), "{bad}");
         }

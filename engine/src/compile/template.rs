@@ -430,6 +430,12 @@ fn rename_keys_by(
     }
     let invalid =
         |message: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message);
+    if value.kind() != ValueKind::Map {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("expected a mapping of keys to values, got {}", value.kind()),
+        ));
+    }
     let mut names = BTreeMap::new();
     let mut targets = Vec::new();
     for record in records.try_iter()? {

@@ -639,7 +639,7 @@ fn upstream_error(
         let value = expression.search_json(&from_json(body)).ok()?;
         match value {
             serde_json::Value::String(text) if !text.is_empty() => Some(text),
-            serde_json::Value::Null => None,
+            serde_json::Value::String(_) | serde_json::Value::Null => None,
             other => Some(other.to_string()),
         }
     });
