@@ -636,3 +636,44 @@ async fn search_terms_page_through_every_hit() {
         .unwrap();
     assert_eq!(ids(&next.result), ids(&all[5..10]));
 }
+
+#[tokio::test]
+async fn a_user_read_by_id_carries_its_membership_when_the_organization_is_known() {
+    let (_sandbox, engine, account) = crosswalk_tests::start_sandbox("close").await;
+    let memberships = crosswalk_tests::sandbox_seed_records("close", "membership");
+    let inactive = memberships
+        .iter()
+        .find(|m| m["status"] == "inactive")
+        .unwrap();
+    let active = memberships
+        .iter()
+        .find(|m| m["status"] == "active")
+        .unwrap();
+    let organization = memberships[0]["organization_id"].clone();
+    let with_org = account.clone().with_option("organization_id", organization);
+
+    for membership in [active, inactive] {
+        let id = membership["user_id"].as_str().unwrap();
+        let user = engine
+            .get(&with_org, "user-directory/users", id)
+            .remote_data(false)
+            .await
+            .unwrap();
+        assert_eq!(user["status"], membership["status"], "{id}");
+        assert_eq!(
+            user["roles"],
+            serde_json::json!([{"id": membership["role_id"], "name": null}])
+        );
+        assert_eq!(user["membership"]["id"], membership["id"]);
+    }
+
+    // Without the organization, a user has no membership data rather than invented data.
+    let id = active["user_id"].as_str().unwrap();
+    let user = engine
+        .get(&account, "user-directory/users", id)
+        .remote_data(false)
+        .await
+        .unwrap();
+    assert_eq!(user["status"], serde_json::Value::Null);
+    assert_eq!(user["roles"], serde_json::json!([]));
+}

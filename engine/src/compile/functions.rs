@@ -649,7 +649,8 @@ fn with_key_prefix(call: &Call<'_>) -> SearchResult {
 ///
 /// The first object of `$list` whose `$key` equals `$value`, or null. Lets a mapping join a
 /// record with reference data: the arguments are evaluated against the record, so `$value` can
-/// be one of its fields. Null `$list` gives null; other types are errors.
+/// be one of its fields. A dotted key (`user.id`) reaches into nested objects. Null `$list`
+/// gives null; other types are errors.
 ///
 /// `find_by(@.pipelines, 'id', pipeline_id)` on `{"pipeline_id": "p2", "pipelines": [{"id": "p1"}, {"id": "p2", "name": "B"}]}` → `{"id": "p2", "name": "B"}`
 fn find_by(call: &Call<'_>) -> SearchResult {
@@ -660,13 +661,18 @@ fn find_by(call: &Call<'_>) -> SearchResult {
         return Ok(null());
     };
     let value = call.arg(2);
+    // A dotted key reaches into nested objects: `user.id`.
+    let field = |item: &Rcvar| -> Option<Rcvar> {
+        key.split('.').try_fold(item.clone(), |current, part| {
+            current
+                .as_object()
+                .and_then(|object| object.get(part))
+                .cloned()
+        })
+    };
     Ok(list
         .iter()
-        .find(|item| {
-            item.as_object()
-                .and_then(|object| object.get(key))
-                .is_some_and(|found| **found == *value)
-        })
+        .find(|item| field(item).is_some_and(|found| *found == *value))
         .cloned()
         .unwrap_or_else(null))
 }
