@@ -180,3 +180,17 @@ fn an_absurd_number_of_seconds_is_a_located_error_not_a_crash() {
     );
     assert_eq!(diagnostics[0].yaml_path, "rate_limit.max_wait_seconds");
 }
+
+#[test]
+fn every_fault_of_a_pagination_block_is_reported_at_once() {
+    let diagnostics = broken("crm/accounts.yaml", |text| {
+        text.replace("      max_offset: 35000", "      max_offset: -1")
+            .replace("        id: id\n", "")
+            .replace(
+                "      limit_param: _limit\n      max_offset",
+                "      limit_param: _limit\n      records: '[x'\n      max_offset",
+            )
+    });
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(diagnostics.len(), 3, "{messages:#?}");
+}

@@ -638,39 +638,45 @@ fn read_pagination(
             }
         }
     };
+    // Every key is read even when an earlier one is wrong, so one run reports them all.
+    let mut ok = true;
     if let Some(node) = fields.get("params_in") {
-        pagination.params_in = match reader
-            .choice(node, &fields.child("params_in"), &["query", "body"])?
-            .as_str()
-        {
-            "body" => ParamsIn::Body,
-            _ => ParamsIn::Query,
-        };
+        match reader.choice(node, &fields.child("params_in"), &["query", "body"]) {
+            Some(place) if place == "body" => pagination.params_in = ParamsIn::Body,
+            Some(_) => pagination.params_in = ParamsIn::Query,
+            None => ok = false,
+        }
     }
     if let Some(node) = fields.get("has_more") {
-        pagination.has_more = Some(reader.expression(node, &fields.child("has_more"))?);
+        match reader.expression(node, &fields.child("has_more")) {
+            Some(expression) => pagination.has_more = Some(expression),
+            None => ok = false,
+        }
     }
     if let Some(node) = fields.get("records") {
-        pagination.records = read_record_path(reader, node, &fields.child("records"))?;
+        match read_record_path(reader, node, &fields.child("records")) {
+            Some(records) => pagination.records = records,
+            None => ok = false,
+        }
     }
-    if let Some(node) = fields.get("default_limit") {
-        pagination.default_limit = reader.integer(node, &fields.child("default_limit"), 1)?;
-    }
-    if let Some(node) = fields.get("max_limit") {
-        pagination.max_limit = reader.integer(node, &fields.child("max_limit"), 1)?;
-    }
-    if let Some(node) = fields.get("max_offset") {
-        pagination.max_offset = Some(reader.integer(node, &fields.child("max_offset"), 1)?);
+    for key in ["default_limit", "max_limit", "max_offset"] {
+        let Some(node) = fields.get(key) else {
+            continue;
+        };
+        match (reader.integer(node, &fields.child(key), 1), key) {
+            (Some(value), "default_limit") => pagination.default_limit = value,
+            (Some(value), "max_limit") => pagination.max_limit = value,
+            (Some(value), _) => pagination.max_offset = Some(value),
+            (None, _) => ok = false,
+        }
     }
     if let Some(node) = fields.get("window") {
-        pagination.window = Some(read_window(
-            reader,
-            templates,
-            node,
-            &fields.child("window"),
-        )?);
+        match read_window(reader, templates, node, &fields.child("window")) {
+            Some(window) => pagination.window = Some(window),
+            None => ok = false,
+        }
     }
-    Some(pagination)
+    ok.then_some(pagination)
 }
 
 fn read_window(
