@@ -126,3 +126,109 @@ pub fn unified_schema_violations(
         })
         .collect()
 }
+
+/// A scripted Close on 127.0.0.1 for mapping snapshots: one answer to one request, and the
+/// engine and account that talk to it.
+pub struct ScriptedClose {
+    /// The mock server, for inspecting what Crosswalk sent.
+    pub server: wiremock::MockServer,
+    /// An engine over the bundled mappings.
+    pub engine: crosswalk::Engine,
+    /// An API-key account whose base URL is the mock server.
+    pub account: crosswalk::Account,
+}
+
+/// A Close answering `verb /api/v1<at>` (any query) with `status` and `body`, exactly once.
+/// It also answers the pipelines lookup that stage reads make, from the seed.
+pub async fn scripted_close(
+    verb: &str,
+    at: &str,
+    status: u16,
+    body: serde_json::Value,
+) -> ScriptedClose {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method(verb))
+        .and(path(format!("/api/v1{at}")))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pipelines = seed_page(sandbox_seed_records("close", "pipeline"), false);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/pipeline/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pipelines))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    connect_close(server)
+}
+
+/// A Close that answers nothing: for inputs Crosswalk must refuse before sending.
+pub async fn silent_close() -> ScriptedClose {
+    connect_close(wiremock::MockServer::start().await)
+}
+
+/// An engine and account for a Close already scripted on `server`.
+pub fn connect_close(server: wiremock::MockServer) -> ScriptedClose {
+    let account = crosswalk::Account::new("close")
+        .with_credential("api_key", "test_key_123")
+        .with_base_url(format!("{}/api/v1", server.uri()));
+    ScriptedClose {
+        engine: crosswalk::Engine::load(mappings_dir()).unwrap(),
+        server,
+        account,
+    }
+}
+
+impl ScriptedClose {
+    /// The one request Crosswalk sent (besides a pipelines lookup), in a stable shape, after
+    /// checking it carried the API key as Basic auth with an empty password.
+    pub async fn sent(&self) -> serde_json::Value {
+        let requests = self.server.received_requests().await.unwrap();
+        let lookup =
+            |r: &&wiremock::Request| r.url.path() == "/api/v1/pipeline/" && r.url.query().is_none();
+        let main: Vec<&wiremock::Request> = match requests.len() {
+            1 => requests.iter().collect(),
+            _ => requests.iter().filter(|r| !lookup(r)).collect(),
+        };
+        assert_eq!(main.len(), 1, "expected exactly one upstream request");
+        let auth = main[0]
+            .headers
+            .get("authorization")
+            .expect("an Authorization header");
+        // base64("test_key_123:"): the key as user name, an empty password.
+        assert_eq!(auth, "Basic dGVzdF9rZXlfMTIzOg==");
+        describe_request(main[0])
+    }
+
+    /// Every request Crosswalk sent, in order.
+    pub async fn all_sent(&self) -> Vec<serde_json::Value> {
+        let requests = self.server.received_requests().await.unwrap();
+        requests.iter().map(describe_request).collect()
+    }
+
+    /// Fails when anything reached the upstream.
+    pub async fn assert_nothing_sent(&self) {
+        let requests = self.server.received_requests().await.unwrap();
+        assert!(
+            requests.is_empty(),
+            "a refused input reached the upstream: {:?}",
+            requests.iter().map(describe_request).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// One seed record of the Close sandbox by id.
+pub fn seed_record(collection: &str, id: &str) -> serde_json::Value {
+    sandbox_seed_records("close", collection)
+        .into_iter()
+        .find(|record| record["id"] == id)
+        .unwrap_or_else(|| panic!("no {collection} {id} in the seed"))
+}
+
+/// A Close list page.
+pub fn seed_page(records: Vec<serde_json::Value>, has_more: bool) -> serde_json::Value {
+    serde_json::json!({"data": records, "has_more": has_more})
+}

@@ -2,47 +2,11 @@
 //! response in, the unified output and the request Crosswalk sent out.
 
 use crosswalk::{Account, Engine, ErrorKind};
-use crosswalk_tests::{describe_request, fixture, mappings_dir};
+use crosswalk_tests::{fixture, mappings_dir};
 use insta::assert_json_snapshot;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-struct Upstream {
-    server: MockServer,
-    engine: Engine,
-    account: Account,
-}
-
-/// A scripted Close answering `verb path` with `status` and `body`.
-async fn upstream(verb: &str, at: &str, status: u16, body: Value) -> Upstream {
-    let server = MockServer::start().await;
-    Mock::given(method(verb))
-        .and(path(format!("/api/v1{at}")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let account = Account::new("close")
-        .with_credential("api_key", "test_key_123")
-        .with_base_url(format!("{}/api/v1", server.uri()));
-    Upstream {
-        engine: Engine::load(mappings_dir()).unwrap(),
-        server,
-        account,
-    }
-}
-
-impl Upstream {
-    async fn sent(&self) -> Value {
-        let requests = self.server.received_requests().await.unwrap();
-        assert_eq!(requests.len(), 1);
-        let auth = requests[0].headers.get("authorization").unwrap();
-        // base64("test_key_123:"): the key as user name, an empty password.
-        assert_eq!(auth, "Basic dGVzdF9rZXlfMTIzOg==");
-        describe_request(&requests[0])
-    }
-}
+use crosswalk_tests::scripted_close as upstream;
 
 fn lead(index: usize) -> Value {
     fixture("close/lead-page.json")["data"][index].clone()

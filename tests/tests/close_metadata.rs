@@ -5,10 +5,8 @@
 //! mapped record is checked against its unified schema, and every refused input is checked to
 //! send nothing upstream.
 
-use crosswalk::{Account, Engine, Error, ErrorKind};
-use crosswalk_tests::{
-    describe_request, mappings_dir, sandbox_seed_records, unified_schema_violations,
-};
+use crosswalk::{Error, ErrorKind};
+use crosswalk_tests::{sandbox_seed_records, unified_schema_violations};
 use insta::assert_json_snapshot;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method, path};
@@ -33,82 +31,13 @@ const CF_DEAL_TIER: &str = "cf_ZJmH707OVia7P267RiqkhHQeS7FLONYn3HGlGo0BdLL";
 // ---------------------------------------------------------------------------------------------
 // Harness
 
-struct Upstream {
-    server: MockServer,
-    engine: Engine,
-    account: Account,
-}
-
-/// A scripted Close answering `verb path` (any query) with `status` and `body`, once.
-async fn upstream(verb: &str, at: &str, status: u16, body: Value) -> Upstream {
-    let server = MockServer::start().await;
-    Mock::given(method(verb))
-        .and(path(format!("/api/v1{at}")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
-    // Stage reads look up the pipelines first, for positions and pipeline names.
-    Mock::given(method("GET"))
-        .and(path("/api/v1/pipeline/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(seed_all("pipeline"), false)))
-        .with_priority(10)
-        .mount(&server)
-        .await;
-    connect(server)
-}
-
-/// A Close that answers nothing: for inputs Crosswalk must refuse before sending.
-async fn silent() -> Upstream {
-    connect(MockServer::start().await)
-}
-
-fn connect(server: MockServer) -> Upstream {
-    let account = Account::new("close")
-        .with_credential("api_key", "test_key_123")
-        .with_base_url(format!("{}/api/v1", server.uri()));
-    Upstream {
-        engine: Engine::load(mappings_dir()).unwrap(),
-        server,
-        account,
-    }
-}
-
-impl Upstream {
-    /// The one request Crosswalk sent (besides a pipelines lookup), in a stable shape.
-    async fn sent(&self) -> Value {
-        let requests = self.server.received_requests().await.unwrap();
-        let lookup =
-            |r: &&wiremock::Request| r.url.path() == "/api/v1/pipeline/" && r.url.query().is_none();
-        let main: Vec<&wiremock::Request> = match requests.len() {
-            1 => requests.iter().collect(),
-            _ => requests.iter().filter(|r| !lookup(r)).collect(),
-        };
-        assert_eq!(main.len(), 1, "expected exactly one upstream request");
-        describe_request(main[0])
-    }
-
-    /// Every request Crosswalk sent, in order.
-    async fn all_sent(&self) -> Vec<Value> {
-        let requests = self.server.received_requests().await.unwrap();
-        requests.iter().map(describe_request).collect()
-    }
-
-    async fn assert_nothing_sent(&self) {
-        let requests = self.server.received_requests().await.unwrap();
-        assert!(
-            requests.is_empty(),
-            "a refused input reached the upstream: {:?}",
-            requests.iter().map(describe_request).collect::<Vec<_>>()
-        );
-    }
-}
+use crosswalk_tests::{
+    connect_close as connect, scripted_close as upstream, silent_close as silent,
+    ScriptedClose as Upstream,
+};
 
 fn seed(collection: &str, id: &str) -> Value {
-    sandbox_seed_records("close", collection)
-        .into_iter()
-        .find(|record| record["id"] == id)
-        .unwrap_or_else(|| panic!("no {collection} {id} in the seed"))
+    crosswalk_tests::seed_record(collection, id)
 }
 
 fn seed_all(collection: &str) -> Vec<Value> {
@@ -116,7 +45,7 @@ fn seed_all(collection: &str) -> Vec<Value> {
 }
 
 fn page(records: Vec<Value>, has_more: bool) -> Value {
-    json!({"data": records, "has_more": has_more})
+    crosswalk_tests::seed_page(records, has_more)
 }
 
 fn assert_valid(api: &str, model: &str, records: &[Value]) {

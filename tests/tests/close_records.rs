@@ -3,10 +3,8 @@
 //! unified output and the request Crosswalk sent out. Every mapped record is also checked
 //! against its unified schema, and every refused input is checked to send nothing upstream.
 
-use crosswalk::{Account, Engine, Error, ErrorKind};
-use crosswalk_tests::{
-    describe_request, mappings_dir, sandbox_seed_records, unified_schema_violations,
-};
+use crosswalk::{Error, ErrorKind};
+use crosswalk_tests::{sandbox_seed_records, unified_schema_violations};
 use insta::assert_json_snapshot;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -23,73 +21,17 @@ const SALES_PIPELINE: &str = "pipe_62ounCcmpa45xKpbh8tqlC";
 // ---------------------------------------------------------------------------------------------
 // Harness
 
-struct Upstream {
-    server: MockServer,
-    engine: Engine,
-    account: Account,
-}
-
-/// A scripted Close answering `verb path` (any query) with `status` and `body`, once.
-async fn upstream(verb: &str, at: &str, status: u16, body: Value) -> Upstream {
-    let server = MockServer::start().await;
-    Mock::given(method(verb))
-        .and(path(format!("/api/v1{at}")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
-    connect(server)
-}
-
-/// A Close that answers nothing: for inputs Crosswalk must refuse before sending.
-async fn silent() -> Upstream {
-    connect(MockServer::start().await)
-}
-
-fn connect(server: MockServer) -> Upstream {
-    let account = Account::new("close")
-        .with_credential("api_key", "test_key_123")
-        .with_base_url(format!("{}/api/v1", server.uri()));
-    Upstream {
-        engine: Engine::load(mappings_dir()).unwrap(),
-        server,
-        account,
-    }
-}
-
-impl Upstream {
-    /// The one request Crosswalk sent, in a stable shape.
-    async fn sent(&self) -> Value {
-        let requests = self.server.received_requests().await.unwrap();
-        assert_eq!(requests.len(), 1, "expected exactly one upstream request");
-        describe_request(&requests[0])
-    }
-
-    /// Every request Crosswalk sent, in order.
-    async fn all_sent(&self) -> Vec<Value> {
-        let requests = self.server.received_requests().await.unwrap();
-        requests.iter().map(describe_request).collect()
-    }
-
-    async fn assert_nothing_sent(&self) {
-        let requests = self.server.received_requests().await.unwrap();
-        assert!(
-            requests.is_empty(),
-            "a refused input reached the upstream: {:?}",
-            requests.iter().map(describe_request).collect::<Vec<_>>()
-        );
-    }
-}
+use crosswalk_tests::{
+    connect_close as connect, scripted_close as upstream, silent_close as silent,
+    ScriptedClose as Upstream,
+};
 
 fn seed(collection: &str, id: &str) -> Value {
-    sandbox_seed_records("close", collection)
-        .into_iter()
-        .find(|record| record["id"] == id)
-        .unwrap_or_else(|| panic!("no {collection} {id} in the seed"))
+    crosswalk_tests::seed_record(collection, id)
 }
 
 fn page(records: Vec<Value>, has_more: bool) -> Value {
-    json!({"data": records, "has_more": has_more})
+    crosswalk_tests::seed_page(records, has_more)
 }
 
 fn assert_valid(model: &str, records: &[Value]) {
