@@ -23,7 +23,7 @@ use crate::unified::ListPage;
 /// How long one upstream request may take before it fails as a transport error.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Empty pages in a row, each signalling more, after which a stream gives up.
-pub(crate) const MAX_EMPTY_PAGES: u32 = 20;
+const MAX_EMPTY_PAGES: u32 = 20;
 /// The most pages one [`ListCall::stream`] follows before it stops with an error.
 const DEFAULT_MAX_PAGES: u64 = 100_000;
 
@@ -627,9 +627,7 @@ impl<'a> ListCall<'a> {
                 engine,
                 account,
                 next: Some(state),
-                seen: HashSet::new(),
-                fetched: 0,
-                empty_in_a_row: 0,
+                guards: PageGuards::default(),
             })
         });
         let pages = stream::try_unfold(walk.map(Some), |walk| async move {
@@ -663,11 +661,7 @@ struct Walk {
     account: Account,
     /// The next page to fetch (`Some(None)` is the first page); `None` once the end is reached.
     next: Option<Option<PageState>>,
-    /// Every page fetched so far, to refuse an upstream that sends us back to one.
-    seen: HashSet<PageState>,
-    fetched: u64,
-    /// Empty pages in a row that still signalled more.
-    empty_in_a_row: u32,
+    guards: PageGuards,
 }
 
 impl Walk {
@@ -676,42 +670,60 @@ impl Walk {
             return Ok(None);
         };
         let max_pages = self.engine.inner.max_pages;
-        if self.fetched >= max_pages {
-            return Err(Error::mapping(format!(
-                "stopped after {max_pages} pages of {}: the upstream kept signalling more",
-                self.plan.resource
-            )));
-        }
-        if self.empty_in_a_row >= MAX_EMPTY_PAGES {
-            return Err(Error::mapping(format!(
-                "stopped after {MAX_EMPTY_PAGES} empty pages of {} in a row that each signalled more",
-                self.plan.resource
-            )));
-        }
-        if let Some(state) = &state {
-            if !self.seen.insert(state.clone()) {
-                return Err(Error::new(
-                    ErrorKind::Mapping,
-                    format!(
-                        "the upstream sent {} back to a page it had already sent; stopping instead of looping",
-                        self.plan.resource
-                    ),
-                ));
-            }
-        }
+        self.guards
+            .before(&self.plan.resource, max_pages, state.as_ref())?;
         let (page, upstream_records) = self.plan.fetch(&self.engine, &self.account, state).await?;
-        self.fetched += 1;
         // Pages emptied by a `keep` check are not empty upstream.
-        self.empty_in_a_row = if upstream_records == 0 {
-            self.empty_in_a_row + 1
-        } else {
-            0
-        };
+        self.guards.after(upstream_records == 0);
         self.next = match &page.next_cursor {
             Some(token) => Some(Some(self.plan.binding().decode(token)?)),
             None => None,
         };
         Ok(Some((page.result, Ok(Some(self)))))
+    }
+}
+
+/// What a stream over every page remembers to stop a runaway upstream: the pages already
+/// fetched (one sent again is an error, not a loop), how many, and the empty ones in a row.
+#[derive(Default)]
+pub(crate) struct PageGuards {
+    seen: HashSet<PageState>,
+    fetched: u64,
+    empty_in_a_row: u32,
+}
+
+impl PageGuards {
+    /// Checks the page about to be fetched; `what` names the list in messages.
+    pub(crate) fn before(
+        &mut self,
+        what: &str,
+        max_pages: u64,
+        page: Option<&PageState>,
+    ) -> Result<()> {
+        if self.fetched >= max_pages {
+            return Err(Error::mapping(format!(
+                "stopped after {max_pages} pages of {what}: the upstream kept signalling more"
+            )));
+        }
+        if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+            return Err(Error::mapping(format!(
+                "stopped after {MAX_EMPTY_PAGES} empty pages of {what} in a row that each signalled more"
+            )));
+        }
+        if let Some(page) = page {
+            if !self.seen.insert(page.clone()) {
+                return Err(Error::mapping(format!(
+                    "the upstream sent {what} back to a page it had already sent; stopping instead of looping"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a fetched page.
+    pub(crate) fn after(&mut self, empty: bool) {
+        self.fetched += 1;
+        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
     }
 }
 

@@ -124,7 +124,7 @@ impl<'a> ProxyCall<'a> {
         let max_pages = engine.max_pages();
         // The same guards as a unified stream: a page the upstream already sent is an error,
         // as are endless empty pages and more pages than the engine allows.
-        let guards = Guards::default();
+        let guards = crate::engine::PageGuards::default();
         let pages = stream::try_unfold(
             (start.map(Some), engine, account, guards),
             move |(state, engine, account, mut guards)| async move {
@@ -164,43 +164,6 @@ impl<'a> IntoFuture for ProxyCall<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
-    }
-}
-
-/// What a proxied stream remembers to stop a runaway upstream.
-#[derive(Default)]
-struct Guards {
-    seen: std::collections::HashSet<PageState>,
-    fetched: u64,
-    empty_in_a_row: u32,
-}
-
-impl Guards {
-    fn before(&mut self, path: &str, max_pages: u64, page: Option<&PageState>) -> Result<()> {
-        if self.fetched >= max_pages {
-            return Err(Error::mapping(format!(
-                "stopped after {max_pages} pages of {path}"
-            )));
-        }
-        if self.empty_in_a_row >= crate::engine::MAX_EMPTY_PAGES {
-            return Err(Error::mapping(format!(
-                "stopped after {} empty pages of {path} in a row that each signalled more",
-                crate::engine::MAX_EMPTY_PAGES
-            )));
-        }
-        if let Some(page) = page {
-            if !self.seen.insert(page.clone()) {
-                return Err(Error::mapping(format!(
-                    "the upstream sent {path} back to a page it had already sent; stopping instead of looping"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn after(&mut self, empty: bool) {
-        self.fetched += 1;
-        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
     }
 }
 
