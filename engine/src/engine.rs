@@ -302,13 +302,14 @@ impl Engine {
 
     /// Maps a saved upstream response offline, as `method` of `resource` would: a list
     /// response becomes `{"result", "next_cursor": null, "result_count"}`, a single-object
-    /// response the unified object. Nothing is sent anywhere.
+    /// response the unified object. Nothing is sent anywhere. The response is consumed: its
+    /// records become the `remote_data` of the output without being copied.
     pub fn map_response(
         &self,
         integration: &str,
         resource: &str,
         method: &str,
-        response: &serde_json::Value,
+        response: serde_json::Value,
         remote_data: bool,
     ) -> Result<serde_json::Value> {
         let method_name = MethodName::parse(method).ok_or_else(|| {
@@ -321,7 +322,7 @@ impl Engine {
         let (integration, found, definition) = self.resolve(&account, resource, method_name)?;
         match method_name {
             MethodName::List => {
-                let page = from_json(response);
+                let page = from_json(&response);
                 let result =
                     map_page(integration, found, definition, response, &page, remote_data)?;
                 let count = result.len();
@@ -332,7 +333,7 @@ impl Engine {
             MethodName::Delete => Err(Error::input(
                 "delete answers `{\"id\": ...}` and maps nothing",
             )),
-            _ => map_single(found, definition, response, remote_data, None),
+            _ => map_single(found, definition, &response, remote_data, None),
         }
     }
 
@@ -858,7 +859,8 @@ impl ListPlan {
 
         let page = from_json(&response.body);
         let records_path = method.records.as_ref().unwrap_or(&pagination.records);
-        let records = records_at(&response.body, &page, records_path)?;
+        let mut body = response.body;
+        let records = records_at(&mut body, &page, records_path)?;
         let count = records.len();
         // Records without a key are fine until a window is needed; then the list fails.
         let keys = match &pagination.window {
@@ -888,7 +890,7 @@ impl ListPlan {
                     continue;
                 }
             }
-            if !keeps(templates, method, &scope, raw)? {
+            if !keeps(templates, method, &scope, &raw)? {
                 continue;
             }
             result.push(map_record(
@@ -918,22 +920,26 @@ impl ListPlan {
 }
 
 /// Finds the records in a parsed response and their converted twins.
-fn records_at<'v>(
-    body: &'v serde_json::Value,
+/// Takes the records out of a parsed response, each with its converted twin; the response is
+/// not needed afterwards, so no record is copied.
+fn records_at(
+    body: &mut serde_json::Value,
     converted: &Rcvar,
     path: &RecordPath,
-) -> Result<Vec<(&'v serde_json::Value, Rcvar)>> {
-    let raw = path.find(body);
-    let Some(serde_json::Value::Array(items)) = raw else {
-        let found = raw.map_or("nothing", crate::compile::template::json_type_name);
+) -> Result<Vec<(serde_json::Value, Rcvar)>> {
+    let Some(serde_json::Value::Array(items)) = path.find_mut(body) else {
+        let found = path
+            .find(body)
+            .map_or("nothing", crate::compile::template::json_type_name);
         return Err(Error::mapping(format!(
             "expected a list of records at `{path}` in the upstream response, found {found}"
         ))
         .with_upstream(200, truncate_json(body)));
     };
+    let items = std::mem::take(items);
     let twin = path_in_variable(converted, path);
     let twins = twin.as_array().cloned().unwrap_or_default();
-    Ok(items.iter().zip(twins).collect())
+    Ok(items.into_iter().zip(twins).collect())
 }
 
 /// Walks the same record path in the converted value.
@@ -978,13 +984,13 @@ fn with_lookups(
 /// Maps one record and attaches `remote_data` when asked to.
 fn map_record(
     mapping: Option<&crate::compile::expression::Expression>,
-    raw: &serde_json::Value,
+    raw: serde_json::Value,
     converted: &Rcvar,
     remote_data: bool,
     context: Option<&Rcvar>,
 ) -> Result<serde_json::Value> {
     let Some(mapping) = mapping else {
-        return Ok(raw.clone());
+        return Ok(raw);
     };
     let input = match (context.map(|c| &**c), &**converted) {
         (Some(jmespath::Variable::Object(extra)), jmespath::Variable::Object(record)) => {
@@ -1006,10 +1012,10 @@ fn map_record(
             return Err(Error::mapping(
                 "the upstream answer holds no record with an id where one was expected",
             )
-            .with_upstream(200, truncate_json(raw)));
+            .with_upstream(200, truncate_json(&raw)));
         }
         if remote_data {
-            object.insert("remote_data".into(), raw.clone());
+            object.insert("remote_data".into(), raw);
         }
     } else {
         return Err(Error::mapping(format!(
@@ -1214,7 +1220,7 @@ fn keeps(
 /// The window key and id of every record, as strings.
 fn window_keys(
     window: &crate::definition::model::Window,
-    records: &[(&serde_json::Value, Rcvar)],
+    records: &[(serde_json::Value, Rcvar)],
 ) -> Result<Vec<(String, String)>> {
     let text = |value: Rcvar, what: &str| match &*value {
         jmespath::Variable::String(text) => Ok(text.clone()),
@@ -1239,7 +1245,7 @@ fn map_page(
     integration: &Integration,
     resource: &Resource,
     method: &Method,
-    body: &serde_json::Value,
+    mut body: serde_json::Value,
     page: &Rcvar,
     remote_data: bool,
 ) -> Result<Vec<serde_json::Value>> {
@@ -1248,7 +1254,7 @@ fn map_page(
         .as_ref()
         .unwrap_or(&integration.pagination);
     let records_path = method.records.as_ref().unwrap_or(&pagination.records);
-    let records = records_at(body, page, records_path)?;
+    let records = records_at(&mut body, page, records_path)?;
     let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
     records
         .into_iter()
@@ -1278,7 +1284,7 @@ fn map_single(
         })?;
     let converted = from_json(raw);
     let mapping = method.mapping.as_ref().or(resource.mapping.as_ref());
-    map_record(mapping, raw, &converted, remote_data, context)
+    map_record(mapping, raw.clone(), &converted, remote_data, context)
 }
 
 impl<'a> IntoFuture for RecordCall<'a> {

@@ -17,7 +17,7 @@ pub(crate) fn run(mappings: &Path, args: MapArgs) -> Result<ExitCode, Error> {
         &args.integration,
         &resource,
         &method,
-        &response,
+        response,
         !args.no_remote_data,
     )?;
     output::print_json(&mapped).map_err(output::write_error)?;

@@ -182,6 +182,16 @@ impl RecordPath {
         })
     }
 
+    pub(crate) fn find_mut<'v>(
+        &self,
+        value: &'v mut serde_json::Value,
+    ) -> Option<&'v mut serde_json::Value> {
+        self.0.iter().try_fold(value, |current, key| match current {
+            serde_json::Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?),
+            _ => current.get_mut(key),
+        })
+    }
+
     pub(crate) fn segments(&self) -> &[String] {
         &self.0
     }
