@@ -232,3 +232,35 @@ pub fn seed_record(collection: &str, id: &str) -> serde_json::Value {
 pub fn seed_page(records: Vec<serde_json::Value>, has_more: bool) -> serde_json::Value {
     serde_json::json!({"data": records, "has_more": has_more})
 }
+
+/// A record's `id`, which must be a string.
+pub fn id_of(record: &serde_json::Value) -> String {
+    record["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a record without a string id: {record}"))
+        .to_owned()
+}
+
+/// The ids of records, in order.
+pub fn ids(records: &[serde_json::Value]) -> Vec<String> {
+    records.iter().map(id_of).collect()
+}
+
+/// Every record of a filtered list, following every page `limit` at a time.
+pub async fn list_all(
+    engine: &crosswalk::Engine,
+    account: &crosswalk::Account,
+    resource: &str,
+    filters: &[(&str, &str)],
+    limit: u64,
+) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    let mut call = engine.list(account, resource).limit(limit);
+    for (name, value) in filters {
+        call = call.filter(*name, *value);
+    }
+    call.stream()
+        .map(|record| record.unwrap_or_else(|e| panic!("{resource} {filters:?}: {e}")))
+        .collect()
+        .await
+}

@@ -3,9 +3,10 @@
 //! 127.0.0.1. Reads are checked against the seed files, writes by reading them back, and every
 //! record against its unified JSON Schema.
 
-use crosswalk::{Account, Engine, ErrorKind};
-use crosswalk_tests::{sandbox_seed_records, start_sandbox, unified_schema_violations};
-use futures_util::StreamExt;
+use crosswalk::ErrorKind;
+use crosswalk_tests::{
+    id_of, ids, list_all, sandbox_seed_records, start_sandbox, unified_schema_violations,
+};
 use serde_json::{json, Value};
 
 const ACME: &str = "lead_BAbceJMTbOROU3T8caMd5p9D87KUk0DE3ij1NrnstCQ";
@@ -19,35 +20,6 @@ const ORGANIZATION: &str = "orga_v8oDjQd0x3YFLtnN8GOQcUbZsjYVL378kFU8TcEJfpr";
 
 fn seed(collection: &str) -> Vec<Value> {
     sandbox_seed_records("close", collection)
-}
-
-fn id_of(record: &Value) -> String {
-    record["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a record without a string id: {record}"))
-        .to_owned()
-}
-
-fn ids(records: &[Value]) -> Vec<String> {
-    records.iter().map(id_of).collect()
-}
-
-/// Every record of a filtered list, following every page `limit` at a time.
-async fn list_all(
-    engine: &Engine,
-    account: &Account,
-    resource: &str,
-    filters: &[(&str, &str)],
-    limit: u64,
-) -> Vec<Value> {
-    let mut call = engine.list(account, resource).limit(limit);
-    for (name, value) in filters {
-        call = call.filter(*name, *value);
-    }
-    call.stream()
-        .map(|record| record.unwrap_or_else(|e| panic!("{resource} {filters:?}: {e}")))
-        .collect()
-        .await
 }
 
 fn assert_valid(api: &str, model: &str, records: &[Value]) {

@@ -4,8 +4,9 @@
 //! against its unified JSON Schema.
 
 use crosswalk::{Account, Engine, ErrorKind};
-use crosswalk_tests::{sandbox_seed_records, start_sandbox, unified_schema_violations};
-use futures_util::StreamExt;
+use crosswalk_tests::{
+    id_of, ids, list_all, sandbox_seed_records, start_sandbox, unified_schema_violations,
+};
 use serde_json::{json, Value};
 
 const ACME: &str = "lead_BAbceJMTbOROU3T8caMd5p9D87KUk0DE3ij1NrnstCQ";
@@ -34,17 +35,6 @@ fn seed(collection: &str) -> Vec<Value> {
     sandbox_seed_records("close", collection)
 }
 
-fn id_of(record: &Value) -> String {
-    record["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a record without a string id: {record}"))
-        .to_owned()
-}
-
-fn ids(records: &[Value]) -> Vec<String> {
-    records.iter().map(id_of).collect()
-}
-
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -57,24 +47,6 @@ fn seed_ids_where(collection: &str, keep: impl Fn(&Value) -> bool) -> Vec<String
         .filter(|r| keep(r))
         .map(id_of)
         .collect()
-}
-
-/// Every record of a filtered list, following every page `limit` at a time.
-async fn list_all(
-    engine: &Engine,
-    account: &Account,
-    resource: &str,
-    filters: &[(&str, &str)],
-    limit: u64,
-) -> Vec<Value> {
-    let mut call = engine.list(account, resource).limit(limit);
-    for (name, value) in filters {
-        call = call.filter(*name, *value);
-    }
-    call.stream()
-        .map(|record| record.unwrap_or_else(|e| panic!("{resource} {filters:?}: {e}")))
-        .collect()
-        .await
 }
 
 fn assert_valid(model: &str, records: &[Value]) {
